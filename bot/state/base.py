@@ -1,0 +1,83 @@
+"""The store interface and the state it keeps."""
+
+from __future__ import annotations
+
+import abc
+import time
+from contextlib import AbstractAsyncContextManager
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+PendingKind = Literal["slot", "disambiguation", "menu"]
+
+
+class PendingQuestion(BaseModel):
+    """A question the bot asked and is waiting to have answered.
+
+    ``values`` are what each of ``choices`` means: a slot value for ``kind="slot"``,
+    an intent id for ``"disambiguation"`` and ``"menu"``.
+    """
+
+    kind: PendingKind
+    prompt_id: str
+    intent: str | None = None
+    slot: str | None = None
+    choices: list[str] = Field(default_factory=list)
+    values: list[str] = Field(default_factory=list)
+    reasks: int = 0
+
+
+class ConversationState(BaseModel):
+    """Everything the dialogue remembers about one conversation, and nothing more.
+
+    Slot values live here only while a follow-up is pending; a finished or cancelled
+    conversation keeps only its language.
+    """
+
+    language: Literal["zh", "en"] = "zh"
+    pending: PendingQuestion | None = None
+    slots: dict[str, bool | str] = Field(default_factory=dict)
+    updated_at: float = Field(default_factory=time.time)
+
+
+class StateStore(abc.ABC):
+    """Where conversation state lives between messages.
+
+    Keys are opaque conversation keys chosen by a channel (e.g. ``tg:<chat>:<user>``).
+    """
+
+    @abc.abstractmethod
+    async def get(self, key: str) -> ConversationState | None:
+        """The stored state, or ``None``."""
+
+    @abc.abstractmethod
+    async def put(self, key: str, state: ConversationState) -> None:
+        """Store ``state`` for ``key``, replacing what was there."""
+
+    @abc.abstractmethod
+    async def delete(self, key: str) -> None:
+        """Forget ``key`` entirely."""
+
+    @abc.abstractmethod
+    def lock(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Serialise the handling of one conversation; other keys proceed in parallel."""
+
+    @abc.abstractmethod
+    async def claim(self, token: str, ttl_seconds: float) -> bool:
+        """True the first time ``token`` is claimed within ``ttl_seconds``, False after.
+
+        Channels use it to process a re-sent update (same Telegram ``update_id``,
+        same WeChat ``MsgId``) only once.
+        """
+
+    @abc.abstractmethod
+    async def remember(self, token: str, value: str, ttl_seconds: float) -> None:
+        """Keep ``value`` under ``token`` so a retried request can be answered the same."""
+
+    @abc.abstractmethod
+    async def recall(self, token: str) -> str | None:
+        """What :meth:`remember` kept under ``token``, if it has not expired."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the default store has none."""

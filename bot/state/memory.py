@@ -1,0 +1,58 @@
+"""An in-process store: the terminal chat and the tests use it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.state.base import ConversationState, StateStore
+
+
+class MemoryStore(StateStore):
+    """Keeps everything in dictionaries; lost when the process ends."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, str] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._expiring: dict[str, tuple[float, str]] = {}
+
+    async def get(self, key: str) -> ConversationState | None:
+        raw = self._states.get(key)
+        return ConversationState.model_validate_json(raw) if raw is not None else None
+
+    async def put(self, key: str, state: ConversationState) -> None:
+        # Serialised like the persistent stores, so tests catch state that does not round-trip.
+        self._states[key] = state.model_dump_json()
+
+    async def delete(self, key: str) -> None:
+        self._states.pop(key, None)
+
+    @asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            yield
+
+    def _live(self, token: str) -> str | None:
+        entry = self._expiring.get(token)
+        if entry is None:
+            return None
+        expires_at, value = entry
+        if expires_at < time.monotonic():
+            del self._expiring[token]
+            return None
+        return value
+
+    async def claim(self, token: str, ttl_seconds: float) -> bool:
+        if self._live(f"claim:{token}") is not None:
+            return False
+        self._expiring[f"claim:{token}"] = (time.monotonic() + ttl_seconds, "1")
+        return True
+
+    async def remember(self, token: str, value: str, ttl_seconds: float) -> None:
+        self._expiring[f"value:{token}"] = (time.monotonic() + ttl_seconds, value)
+
+    async def recall(self, token: str) -> str | None:
+        return self._live(f"value:{token}")
