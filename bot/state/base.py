@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import abc
+import asyncio
 import time
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 PendingKind = Literal["slot", "disambiguation", "menu"]
+
+
+class StateStoreError(ValueError):
+    """A state store URL that cannot be used: malformed, unsupported, or its server silent.
+
+    A ``ValueError`` because it is a configuration mistake the operator must fix, not
+    a transient fault to retry. The message is a single line that names the scheme and
+    the problem and never contains credentials, so the CLI can print it as is.
+    """
 
 
 class PendingQuestion(BaseModel):
@@ -81,3 +92,37 @@ class StateStore(abc.ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default store has none."""
+
+
+class KeyedLocks:
+    """One :class:`asyncio.Lock` per key, forgotten as soon as nobody holds or awaits it.
+
+    Every store needs in-process serialisation per conversation (the Redis store adds a
+    cross-process lock on top, so that coroutines of one worker queue here in order
+    instead of polling Redis). Dropping idle locks keeps memory flat however many
+    conversations a long-running worker sees.
+    """
+
+    def __init__(self) -> None:
+        # key -> (lock, number of holders + waiters)
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold the lock of ``key`` for the duration of the ``async with`` block."""
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.state.base import ConversationState, StateStore
+from bot.state.base import ConversationState, KeyedLocks, StateStore
 
 
 class MemoryStore(StateStore):
@@ -15,7 +14,7 @@ class MemoryStore(StateStore):
 
     def __init__(self) -> None:
         self._states: dict[str, str] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks = KeyedLocks()
         self._expiring: dict[str, tuple[float, str]] = {}
 
     async def get(self, key: str) -> ConversationState | None:
@@ -31,8 +30,7 @@ class MemoryStore(StateStore):
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
+        async with self._locks.hold(key):
             yield
 
     def _live(self, token: str) -> str | None:
