@@ -1,0 +1,119 @@
+"""WeChat Official Account request signatures and safe-mode (AES) message encryption.
+
+Pure functions and one small class, no I/O, so that they are easy to test against an
+independent implementation (wechatpy in the tests).
+
+Signatures: SHA-1 hex digest of the parts sorted as strings and concatenated —
+``[token, timestamp, nonce]`` for ``signature``, plus the ``Encrypt`` value for
+``msg_signature``.
+
+Safe mode: AES-256-CBC with ``key = base64decode(EncodingAESKey + "=")`` and
+``iv = key[:16]``; the plaintext is ``16 random bytes + 4-byte big-endian length + msg +
+app id``, PKCS#7-padded to 32-byte blocks, and travels base64-encoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+import struct
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+__all__ = ["WeChatCipher", "CryptoError", "sign", "signature_matches", "AES_KEY_LENGTH"]
+
+AES_KEY_LENGTH = 43
+"""Characters in an EncodingAESKey (base64 of 32 bytes without the trailing ``=``)."""
+
+_BLOCK = 32  # WeChat pads to 32 bytes, not the AES block size of 16
+_AES_KEY_RE = re.compile(r"[A-Za-z0-9+/]{43}")
+
+
+class CryptoError(Exception):
+    """A safe-mode payload that does not decrypt, or was not meant for this account.
+
+    The message names the reason only; it never contains key material or plaintext.
+    """
+
+
+def sign(*parts: str) -> str:
+    """WeChat's signature of ``parts``: SHA-1 hex of the sorted, joined strings."""
+    return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
+
+
+def signature_matches(given: str | None, *parts: str) -> bool:
+    """True when ``given`` is the signature of ``parts`` (compared in constant time)."""
+    if not given:
+        return False
+    return hmac.compare_digest(sign(*parts).encode("ascii"), given.strip().lower().encode("utf-8"))
+
+
+class WeChatCipher:
+    """Encrypts and decrypts safe-mode payloads of one Official Account."""
+
+    def __init__(self, encoding_aes_key: str, app_id: str) -> None:
+        """Raise :class:`ValueError` when the key is not a 43-character EncodingAESKey or
+        the app id is empty (the key itself never appears in the error)."""
+        if not _AES_KEY_RE.fullmatch(encoding_aes_key):
+            raise ValueError(
+                f"WECHAT_AES_KEY must be the {AES_KEY_LENGTH}-character EncodingAESKey "
+                f"(letters and digits) from the Official Account's server configuration; "
+                f"got {len(encoding_aes_key)} characters"
+            )
+        if not app_id:
+            raise ValueError("WECHAT_APP_ID is required when WECHAT_AES_KEY is set (safe mode)")
+        key = base64.b64decode(encoding_aes_key + "=")
+        if len(key) != 32:  # pragma: no cover - 43 base64 chars always give 32 bytes
+            raise ValueError("WECHAT_AES_KEY does not decode to a 32-byte AES key")
+        self._key = key
+        self._app_id = app_id.encode("utf-8")
+
+    def __repr__(self) -> str:
+        return "WeChatCipher(<secret>)"
+
+    def _cipher(self) -> Cipher[modes.CBC]:
+        return Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16]))
+
+    def encrypt(self, message: str, *, random_prefix: bytes | None = None) -> str:
+        """The base64 ``Encrypt`` value carrying ``message`` from this account."""
+        body = message.encode("utf-8")
+        prefix = random_prefix if random_prefix is not None else os.urandom(16)
+        if len(prefix) != 16:
+            raise ValueError("random_prefix must be 16 bytes")
+        plain = prefix + struct.pack(">I", len(body)) + body + self._app_id
+        pad = _BLOCK - len(plain) % _BLOCK
+        plain += bytes([pad]) * pad
+        encryptor = self._cipher().encryptor()
+        return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode("ascii")
+
+    def decrypt(self, encrypted: str) -> str:
+        """The message inside a base64 ``Encrypt`` value; :class:`CryptoError` when it is
+        malformed or addressed to another app id."""
+        try:
+            raw = base64.b64decode(encrypted.strip(), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise CryptoError("not base64") from exc
+        if not raw or len(raw) % 16:
+            raise CryptoError("ciphertext length is not a multiple of the AES block")
+        decryptor = self._cipher().decryptor()
+        plain = decryptor.update(raw) + decryptor.finalize()
+        pad = plain[-1]
+        if not 1 <= pad <= _BLOCK or plain[-pad:] != bytes([pad]) * pad:
+            raise CryptoError("bad padding")
+        content = plain[16:-pad]
+        if len(content) < 4:
+            raise CryptoError("too short")
+        (length,) = struct.unpack(">I", content[:4])
+        if length > len(content) - 4:
+            raise CryptoError("length field exceeds payload")
+        message, app_id = content[4 : 4 + length], content[4 + length :]
+        if not hmac.compare_digest(app_id, self._app_id):
+            raise CryptoError("app id does not match WECHAT_APP_ID")
+        try:
+            return message.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CryptoError("message is not UTF-8") from exc
