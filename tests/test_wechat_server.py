@@ -1,0 +1,74 @@
+"""The WeChat webhook over a real uvicorn server on 127.0.0.1 (HTTP/1.1, real sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from bot.channels.wechat import wechat_routes
+from bot.channels.wechat_format import MAX_CONTENT_BYTES
+from bot.runtime import build_engine
+from bot.state import MemoryStore
+from tests.test_wechat_peer import TOKEN, WeChatPeer, message_xml, settings, wechat_signature
+
+USER = "oFaqbotServerTestUser000001"
+
+
+@pytest.fixture
+async def base_url() -> AsyncIterator[str]:
+    store = MemoryStore()
+    config = settings(aes=True)
+    app = Starlette(routes=wechat_routes(config, build_engine(config, store), store))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert not task.done(), "uvicorn exited"
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+        sock.close()
+
+
+async def test_over_a_real_server(base_url: str) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        peer = WeChatPeer(client, aes=True)
+
+        query = peer.signed_query()
+        verified = await client.get("/wechat", params=query | {"echostr": "123456789"})
+        assert (verified.status_code, verified.text) == (200, "123456789")
+
+        started = time.monotonic()
+        reply = await peer.text(USER, "社保卡怎么激活")
+        assert time.monotonic() - started < 5
+        assert reply.status == 200
+        assert reply.message.target == USER
+        assert 0 < len(reply.content.encode("utf-8")) <= MAX_CONTENT_BYTES
+
+        push = message_xml("event", USER, Event="subscribe")
+        first, retry = await peer.post(push), await peer.post(push)
+        assert first.content == retry.content
+
+        refused = await client.post(
+            "/wechat",
+            params={"timestamp": "1", "nonce": "2", "signature": wechat_signature(TOKEN, "1", "2")},
+            content=b"<xml/>",
+        )
+        assert refused.status_code == 403
+        too_big = await peer.post_raw(b"<xml>" + b"x" * (70 * 1024) + b"</xml>", peer.signed_query() | {"encrypt_type": "aes"})
+        assert too_big.status_code == 413

@@ -1,0 +1,488 @@
+"""The WeChat webhook end to end (ASGI, in process) with the real engine.
+
+Expected answers come from a second, independent engine fed the same messages, so the
+tests follow the YAML knowledge base instead of repeating its wording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from wechatpy.crypto import PrpCrypto
+
+from bot.channels.wechat import WeChatChannel, wechat_routes
+from bot.channels.wechat_format import MAX_CONTENT_BYTES
+from bot.dialogue import Engine
+from bot.messages import Language, Reply, Turn
+from bot.runtime import build_engine
+from bot.state import MemoryStore
+from tests.test_wechat_peer import ACCOUNT, AES_KEY, APP_ID, TOKEN, WeChatPeer, message_xml, settings, wechat_signature
+
+USER = "oFaqbotTestUser000000000001"
+
+
+class CountingEngine:
+    """The real engine, with its calls counted and optionally slowed down."""
+
+    def __init__(self, inner: Engine, delay: float = 0.0, fail: bool = False) -> None:
+        self.inner = inner
+        self.delay = delay
+        self.fail = fail
+        self.calls: list[tuple[str, str]] = []
+        self.finished = 0
+
+    async def handle(self, key: str, text: str, *, language: Language | None = None) -> Turn:
+        self.calls.append(("handle", key))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail:
+            raise RuntimeError("engine exploded")
+        turn = await self.inner.handle(key, text, language=language)
+        self.finished += 1
+        return turn
+
+    async def welcome(self, key: str, language: Language) -> Turn:
+        self.calls.append(("welcome", key))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return await self.inner.welcome(key, language)
+
+    async def choose(self, key: str, prompt_id: str, index: int) -> Turn | None:
+        return await self.inner.choose(key, prompt_id, index)
+
+    def notice(self, name: str, language: Language) -> str:
+        return self.inner.notice(name, language)
+
+
+class LongAnswerEngine(CountingEngine):
+    """Answers ``long please`` with far more than one passive reply can carry."""
+
+    LONG = "\n\n".join(f"第{i}段：" + "社保卡激活说明。" * 25 + f"（{i}）" for i in range(1, 13))
+
+    async def handle(self, key: str, text: str, *, language: Language | None = None) -> Turn:
+        if text == "long please":
+            self.calls.append(("handle", key))
+            return Turn(intent="long", language="zh", replies=(Reply(self.LONG),))
+        return await super().handle(key, text, language=language)
+
+
+@dataclass
+class Harness:
+    peer: WeChatPeer
+    engine: CountingEngine
+    store: MemoryStore
+
+
+@asynccontextmanager
+async def harness(
+    *,
+    aes: bool = False,
+    compat: bool = False,
+    app_id: str = APP_ID,
+    engine_class: type[CountingEngine] = CountingEngine,
+    engine_options: dict[str, Any] | None = None,
+    **channel_options: Any,
+) -> AsyncIterator[Harness]:
+    store = MemoryStore()
+    config = settings(aes=aes)
+    engine = engine_class(build_engine(config, store), **(engine_options or {}))
+    if channel_options:
+        routes = WeChatChannel(config, engine, store, **channel_options).routes()  # type: ignore[arg-type]
+    else:
+        routes = wechat_routes(config, engine, store)  # type: ignore[arg-type]
+    app = Starlette(routes=routes)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://wechat.test") as client:
+        yield Harness(WeChatPeer(client, aes=aes, compat=compat, app_id=app_id), engine, store)
+
+
+def reference_engine() -> Engine:
+    return build_engine(settings(), MemoryStore())
+
+
+def assert_shows(content: str, turn: Turn, engine: Engine) -> None:
+    """``content`` is what ``turn`` looks like on WeChat: every reply, choices numbered."""
+    assert turn.replies, "the engine said nothing"
+    for reply in turn.replies:
+        assert reply.text.strip() in content
+        if reply.choices:
+            assert engine.notice("reply_with_number", turn.language).strip() in content
+            for number, choice in enumerate(reply.choices, start=1):
+                assert f"{number}. {choice}" in content.splitlines()
+
+
+def assert_reply_envelope(reply: Any, user: str = USER) -> None:
+    assert reply.message.type == "text"
+    assert reply.message.target == user  # ToUserName: the sender's OpenID
+    assert reply.message.source == ACCOUNT  # FromUserName: the account
+    assert abs(reply.message.create_time.timestamp() - time.time()) < 30
+
+
+# ------------------------------------------------------------------ verification
+
+
+async def test_get_verification_official_test_vector() -> None:
+    store = MemoryStore()
+    config = settings(wechat_token=SecretStr("AAAAA"))
+    app = Starlette(routes=wechat_routes(config, build_engine(config, store), store))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        query = {
+            "signature": "f464b24fc39322e44b38aa78f5edd27bd1441696",
+            "echostr": "4375120948345356249",
+            "timestamp": "1714036504",
+            "nonce": "1514711492",
+        }
+        ok = await client.get("/wechat", params=query)
+        assert ok.status_code == 200
+        assert ok.text == "4375120948345356249"
+        assert ok.headers["content-type"].startswith("text/plain")
+        bad = await client.get("/wechat", params=query | {"signature": "f464b24fc39322e44b38aa78f5edd27bd1441697"})
+        assert bad.status_code == 403
+        assert "4375120948345356249" not in bad.text
+        unsigned = await client.get("/wechat", params={k: v for k, v in query.items() if k != "signature"})
+        assert unsigned.status_code == 403
+        no_echo = await client.get("/wechat", params={k: v for k, v in query.items() if k != "echostr"})
+        assert no_echo.status_code == 400
+
+
+async def test_get_verification_in_safe_mode() -> None:
+    async with harness(aes=True) as h:
+        client = h.peer.client
+        # Official Accounts verify with the plain signature and expect echostr verbatim.
+        query = h.peer.signed_query() | {"echostr": "8571239461"}
+        assert (await client.get("/wechat", params=query)).text == "8571239461"
+        # Variant with an encrypted echostr signed by msg_signature: answer the plaintext.
+        echostr = PrpCrypto(base64.b64decode(AES_KEY + "=")).encrypt("echo-42", APP_ID).decode()
+        ts, nonce = query["timestamp"], query["nonce"]
+        encrypted = {"timestamp": ts, "nonce": nonce, "echostr": echostr}
+        good = await client.get("/wechat", params=encrypted | {"msg_signature": wechat_signature(TOKEN, ts, nonce, echostr)})
+        assert (good.status_code, good.text) == (200, "echo-42")
+        forged = await client.get("/wechat", params=encrypted | {"msg_signature": wechat_signature(TOKEN, ts, nonce, "x")})
+        assert forged.status_code == 403
+        other = PrpCrypto(base64.b64decode(AES_KEY + "=")).encrypt("echo-42", "wx_other").decode()
+        wrong_app = await client.get(
+            "/wechat",
+            params={"timestamp": ts, "nonce": nonce, "echostr": other, "msg_signature": wechat_signature(TOKEN, ts, nonce, other)},
+        )
+        assert wrong_app.status_code == 403
+
+
+# ------------------------------------------------------------------- messages
+
+
+async def test_text_message_gets_the_engines_answer() -> None:
+    question = "社保卡怎么激活"
+    expected = await reference_engine().handle("ref", question)
+    async with harness() as h:
+        reply = await h.peer.text(USER, question)
+        assert reply.status == 200
+        assert_reply_envelope(reply)
+        assert_shows(reply.content, expected, h.engine.inner)
+        assert h.engine.calls == [("handle", f"wechat:{USER}")]
+
+
+async def test_voice_with_recognition_is_answered_as_its_text() -> None:
+    question = "社保卡怎么激活"
+    expected = await reference_engine().handle("ref", question)
+    async with harness() as h:
+        voice = message_xml("voice", USER, MediaId="media-1", Format="amr", Recognition=question)
+        reply = await h.peer.post(voice)
+        assert_reply_envelope(reply)
+        assert_shows(reply.content, expected, h.engine.inner)
+        assert len(h.engine.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "push",
+    [
+        message_xml("voice", USER, MediaId="media-2", Format="amr"),
+        message_xml("voice", USER, MediaId="media-3", Format="amr", Recognition=""),
+        message_xml("image", USER, PicUrl="http://example.invalid/p.jpg", MediaId="m"),
+        message_xml("location", USER, Location_X="23.1", Location_Y="113.3", Scale="20", Label="x"),
+        message_xml("text", USER, Content="   "),
+    ],
+    ids=["voice-without-recognition", "voice-empty-recognition", "image", "location", "blank-text"],
+)
+async def test_non_text_gets_the_non_text_notice(push: str) -> None:
+    async with harness() as h:
+        reply = await h.peer.post(push)
+        assert_reply_envelope(reply)
+        assert reply.content == h.engine.notice("non_text", "zh")
+        assert h.engine.calls == []
+
+
+async def test_non_text_notice_follows_the_users_last_language() -> None:
+    question = "How do I activate my social security card?"
+    language = (await reference_engine().handle("ref", question)).language
+    async with harness() as h:
+        await h.peer.text(USER, question)
+        reply = await h.peer.post(message_xml("image", USER, PicUrl="http://example.invalid/p.jpg", MediaId="m"))
+        assert reply.content == h.engine.notice("non_text", language)
+
+
+async def test_subscribe_gets_the_welcome() -> None:
+    expected = await reference_engine().welcome("ref", "zh")
+    async with harness() as h:
+        reply = await h.peer.post(message_xml("event", USER, Event="subscribe", EventKey=""))
+        assert_reply_envelope(reply)
+        assert_shows(reply.content, expected, h.engine.inner)
+        assert h.engine.calls == [("welcome", f"wechat:{USER}")]
+
+
+@pytest.mark.parametrize("event", ["unsubscribe", "CLICK", "VIEW", "LOCATION", "TEMPLATESENDJOBFINISH"])
+async def test_other_events_get_success(event: str) -> None:
+    async with harness() as h:
+        reply = await h.peer.post(message_xml("event", USER, Event=event, EventKey="k"))
+        assert reply.is_success
+        assert h.engine.calls == []
+
+
+async def test_numbered_follow_up_in_chinese() -> None:
+    reference = reference_engine()
+    asked = await reference.handle("ref", "社保卡在哪激活")
+    question = next((r for r in asked.replies if len(r.choices) >= 2), None)
+    assert question is not None, "the engine should ask a follow-up with choices (financial functions?)"
+    chosen = await reference.handle("ref", "2")
+    async with harness() as h:
+        first = await h.peer.text(USER, "社保卡在哪激活")
+        assert_shows(first.content, asked, h.engine.inner)
+        assert "\n1. " in first.content and "\n2. " in first.content
+        second = await h.peer.text(USER, "2")
+        assert_shows(second.content, chosen, h.engine.inner)
+        assert second.content != first.content
+
+
+# --------------------------------------------------------------------- retries
+
+
+async def test_retry_gets_the_same_reply_and_the_engine_runs_once() -> None:
+    async with harness() as h:
+        push = message_xml("text", USER, Content="社保卡怎么激活", msg_id=6_000_000_001)
+        first = await h.peer.post(push)
+        again = await h.peer.post(push)
+        third = await h.peer.post(push)
+        assert first.body == again.body == third.body
+        assert first.content
+        assert len(h.engine.calls) == 1
+
+
+async def test_concurrent_retry_waits_for_the_original() -> None:
+    async with harness(engine_options={"delay": 0.4}) as h:
+        push = message_xml("text", USER, Content="社保卡怎么激活", msg_id=6_000_000_002)
+        first, retry = await asyncio.gather(h.peer.post(push), h.peer.post(push))
+        assert first.body == retry.body
+        assert first.content
+        assert len(h.engine.calls) == 1
+
+
+async def test_retried_subscribe_is_welcomed_once() -> None:
+    async with harness() as h:
+        push = message_xml("event", USER, Event="subscribe", create_time=int(time.time()))
+        first, again = await h.peer.post(push), await h.peer.post(push)
+        assert first.content == again.content
+        assert h.engine.calls == [("welcome", f"wechat:{USER}")]
+
+
+async def test_retry_of_an_unfinished_message_answers_success_after_waiting() -> None:
+    async with harness(engine_options={"delay": 2.0}, engine_timeout=5.0, retry_wait=0.2) as h:
+        push = message_xml("text", USER, Content="社保卡怎么激活", msg_id=6_000_000_003)
+        original = asyncio.ensure_future(h.peer.post(push))
+        await asyncio.sleep(0.1)
+        retry = await h.peer.post(push)
+        assert retry.is_success
+        assert (await original).content
+        assert len(h.engine.calls) == 1
+
+
+# --------------------------------------------------------------------- deadline
+
+
+async def test_slow_engine_gets_success_within_the_deadline(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot.channels.wechat")
+    async with harness(engine_options={"delay": 0.5}, engine_timeout=0.1) as h:
+        started = time.monotonic()
+        reply = await h.peer.text(USER, "社保卡怎么激活")
+        assert time.monotonic() - started < 0.45
+        assert reply.is_success
+        assert any("engine_timeout" in r.getMessage() for r in caplog.records)
+        await asyncio.sleep(0.6)
+        assert h.engine.finished == 1  # the late call completed, it was not cut off halfway
+
+
+async def test_engine_failure_gets_success() -> None:
+    async with harness(engine_options={"fail": True}) as h:
+        reply = await h.peer.text(USER, "社保卡怎么激活")
+        assert reply.is_success
+
+
+# ------------------------------------------------------------------ safe mode
+
+
+async def test_safe_mode_round_trip() -> None:
+    question = "社保卡怎么激活"
+    expected = await reference_engine().handle("ref", question)
+    async with harness(aes=True) as h:
+        reply = await h.peer.text(USER, question)  # the peer decrypts with wechatpy (checks MsgSignature)
+        assert "<Encrypt>" in reply.body and "<MsgSignature>" in reply.body
+        assert question not in reply.body
+        assert_reply_envelope(reply)
+        assert_shows(reply.content, expected, h.engine.inner)
+
+
+async def test_compatible_mode_uses_the_encrypted_part() -> None:
+    question = "社保卡怎么激活"
+    expected = await reference_engine().handle("ref", question)
+    async with harness(aes=True, compat=True) as h:
+        reply = await h.peer.text(USER, question)
+        assert_shows(reply.content, expected, h.engine.inner)
+
+
+async def test_safe_mode_rejects_a_message_for_another_app_id() -> None:
+    async with harness(aes=True, app_id="wx_someone_else") as h:
+        reply = await h.peer.text(USER, "社保卡怎么激活")
+        assert reply.status == 403
+        assert h.engine.calls == []
+
+
+async def test_safe_mode_rejects_bad_msg_signature_and_plaintext() -> None:
+    async with harness(aes=True) as h:
+        crypto = h.peer.crypto
+        assert crypto is not None
+        query = h.peer.signed_query()
+        envelope = crypto.encrypt_message(message_xml("text", USER, Content="hi"), query["nonce"], query["timestamp"])
+        forged = await h.peer.post_raw(envelope, query | {"encrypt_type": "aes", "msg_signature": "0" * 40})
+        assert forged.status_code == 403
+        unsigned = await h.peer.post_raw(envelope, query | {"encrypt_type": "aes"})
+        assert unsigned.status_code == 403
+        plain = await h.peer.post_raw(message_xml("text", USER, Content="hi"))
+        assert plain.status_code == 403
+        assert h.engine.calls == []
+
+
+# ------------------------------------------------------------ long answers
+
+
+async def test_oversized_answer_is_cut_and_zero_continues() -> None:
+    async with harness(engine_class=LongAnswerEngine) as h:
+        more = h.engine.notice("more", "zh")
+        parts = []
+        reply = await h.peer.text(USER, "long please")
+        while True:
+            content = reply.content
+            assert len(content.encode("utf-8")) <= MAX_CONTENT_BYTES
+            if not content.endswith(more.strip()):
+                parts.append(content)
+                break
+            parts.append(content.removesuffix(more.strip()).rstrip())
+            assert len(parts) < 10
+            reply = await h.peer.text(USER, "0")
+        assert len(parts) >= 2
+        assert "\n\n".join(parts) == LongAnswerEngine.LONG
+        assert h.engine.calls == [("handle", f"wechat:{USER}")]  # "0" was served by the channel
+        # Nothing left: "0" now goes to the engine like any text.
+        await h.peer.text(USER, "0")
+        assert len(h.engine.calls) == 2
+
+
+# ---------------------------------------------------------------- bad input
+
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE xml ['
+    '<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">'
+    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+    f"<xml><ToUserName>{ACCOUNT}</ToUserName><FromUserName>{USER}</FromUserName>"
+    "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&lol3;</Content><MsgId>1</MsgId></xml>"
+)
+EXTERNAL_ENTITY = (
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    f"<xml><ToUserName>{ACCOUNT}</ToUserName><FromUserName>{USER}</FromUserName>"
+    "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&x;</Content><MsgId>1</MsgId></xml>"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ("<xml><ToUserName>gh</ToUserName><Content>unclosed", 400),
+        ("", 400),
+        ("{\"ToUserName\": \"json\"}", 400),
+        (BILLION_LAUGHS, 400),
+        (EXTERNAL_ENTITY, 400),
+        (message_xml("text", USER, Content="x").replace(f"<FromUserName><![CDATA[{USER}]]></FromUserName>", ""), 400),
+        (message_xml("text", USER), 400),  # no Content
+        (message_xml("event", USER), 400),  # no Event
+        (message_xml("text", USER, Content="x").replace("<CreateTime>", "<CreateTime>soon"), 400),
+        ("<xml>" + "<Pad>" + "x" * (64 * 1024) + "</Pad></xml>", 413),
+    ],
+    ids=[
+        "malformed",
+        "empty",
+        "json",
+        "billion-laughs",
+        "external-entity",
+        "missing-from",
+        "missing-content",
+        "missing-event",
+        "bad-create-time",
+        "oversize",
+    ],
+)
+async def test_bad_bodies_are_refused(body: str, status: int) -> None:
+    async with harness() as h:
+        response = await h.peer.post_raw(body.encode("utf-8"))
+        assert response.status_code == status
+        assert "Traceback" not in response.text and "File " not in response.text
+        assert h.engine.calls == []
+
+
+async def test_oversize_body_without_content_length_is_refused() -> None:
+    async with harness() as h:
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(100):
+                yield b"x" * 1024
+
+        response = await h.peer.post_raw(chunks())  # type: ignore[arg-type]
+        assert response.status_code == 413
+
+
+@pytest.mark.parametrize("skew", [-301, 301, -100_000])
+async def test_stale_or_future_timestamp_is_refused(skew: int) -> None:
+    async with harness() as h:
+        reply = await h.peer.post(message_xml("text", USER, Content="社保卡怎么激活"), timestamp=int(time.time()) + skew)
+        assert reply.status == 403
+        assert h.engine.calls == []
+
+
+async def test_bad_or_missing_signature_is_refused() -> None:
+    async with harness() as h:
+        push = message_xml("text", USER, Content="社保卡怎么激活")
+        forged = h.peer.signed_query(token="not-the-token")
+        assert (await h.peer.post_raw(push, forged)).status_code == 403
+        unsigned = {k: v for k, v in h.peer.signed_query().items() if k != "signature"}
+        assert (await h.peer.post_raw(push, unsigned)).status_code == 403
+        assert h.engine.calls == []
+
+
+async def test_logs_carry_no_message_text_openid_or_secrets(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    question = "我的社保卡号是123456怎么激活"
+    async with harness(aes=True) as h:
+        await h.peer.text(USER, question)
+        await h.peer.post_raw(b"<xml><broken")
+    logged = "\n".join(f"{r.getMessage()} {getattr(r, 'wechat', '')}" for r in caplog.records if r.name.startswith("bot.channels"))
+    assert "wechat.reply" in logged
+    for secret in (question, USER, TOKEN, AES_KEY):
+        assert secret not in logged
