@@ -1,0 +1,1 @@
+"""Messaging channels (Telegram, WeChat) that carry the engine's replies to users."""

@@ -1,0 +1,52 @@
+"""Logging for the long-running commands, with secrets kept out of every line.
+
+The Bot API puts the token in every request URL, and ``httpx`` logs request URLs at
+INFO level: that logger is turned down to WARNING, and a filter on the root handlers
+replaces any configured secret that still shows up in a record with ``***``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+_NOISY_LOGGERS = ("httpx", "httpcore")
+_FORMATTER = logging.Formatter()
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces secrets in a record's rendered message (and drops its arguments)."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__("faqbot.redact")
+        self.secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        redacted = message
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, "***")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            for secret in self.secrets:
+                record.exc_text = record.exc_text.replace(secret, "***")
+        return True
+
+
+def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
+    """Log to stderr at ``level`` (unless logging is already set up) and redact ``secrets``."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=level.upper(), format=LOG_FORMAT)
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    redactor = RedactingFilter(secrets)
+    for handler in root.handlers:
+        handler.filters = [f for f in handler.filters if not isinstance(f, RedactingFilter)]
+        handler.addFilter(redactor)
