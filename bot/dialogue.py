@@ -1,31 +1,279 @@
-"""PLACEHOLDER being replaced by the real engine (core issue) — interface is final."""
+"""The dialogue engine: one message in, the replies out, with follow-up questions in between.
+
+Channels call :meth:`Engine.handle` (and :meth:`Engine.choose` for buttons); the engine
+knows nothing of Telegram or WeChat. Each turn runs under the conversation's lock, loads
+the pending question (if any) from the state store, and saves what the next message needs.
+"""
 
 from __future__ import annotations
 
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot import render
+from bot.knowledge import KnowledgeBase
+from bot.matcher import TIE_MARGIN, Match, Matcher
 from bot.messages import Language, Reply, Turn
-from bot.state import StateStore
+from bot.normalize import fold, normalize
+from bot.slots import extract
+from bot.state import ConversationState, PendingQuestion, StateStore
+
+log = logging.getLogger(__name__)
+
+MAX_REASKS = 2
+"""A follow-up answer that does not fit is re-asked at most this often, then the general answer is given."""
+
+CANCEL_WORDS = frozenset({"/cancel", "cancel", "取消", "算了", "never mind", "nevermind", "stop"})
+_START = "/start"
+_HELP = "/help"
+
+
+@dataclass
+class _Context:
+    """What one turn works on: the stored state, the language, and today's date."""
+
+    state: ConversationState
+    language: Language
+    today: date
+    replies: list[Reply] = field(default_factory=list)
+    intent: str | None = None
+    match: Match | None = None
 
 
 class Engine:
     """The one entry point channels use. Transport-neutral: no Telegram or WeChat here."""
 
-    def __init__(self, knowledge: object, store: StateStore) -> None:
+    def __init__(
+        self,
+        knowledge: KnowledgeBase,
+        store: StateStore,
+        *,
+        today: Callable[[], date] = date.today,
+        idle_seconds: float = 30 * 60,
+    ) -> None:
+        self.knowledge = knowledge
         self.store = store
+        self.matcher = Matcher(
+            knowledge.examples, knowledge.lexicon, [name for name, spec in knowledge.intents.items() if not spec.domain]
+        )
+        self._today = today
+        self._idle_seconds = idle_seconds
+        self._topics = list(knowledge.topics)
+
+    # -- public API ----------------------------------------------------------------------
 
     async def handle(self, key: str, text: str, *, language: Language | None = None) -> Turn:
-        """Answer one text message of conversation ``key`` (``language`` is a hint for
-        texts with no language of their own, such as ``/start`` or ``1``)."""
-        return Turn(intent=None, language=language or "zh", replies=(Reply(f"echo: {text}"),))
+        """Answer one text message of conversation ``key``.
+
+        ``language`` is a hint for texts with no language of their own (``/start``, ``1``).
+        """
+        async with self.store.lock(key):
+            context = await self._load(key, text, language)
+            self._respond(context, text)
+            return await self._save(key, context)
 
     async def choose(self, key: str, prompt_id: str, index: int) -> Turn | None:
-        """Select choice ``index`` (0-based) of the pending question ``prompt_id``, exactly as
-        typing it would. ``None`` when that question is no longer pending (stale button)."""
-        return None
+        """Select choice ``index`` (0-based) of pending question ``prompt_id``, exactly as typing it would.
+
+        ``None`` when that question is no longer pending: already answered, replaced by a
+        newer one, expired, or asked of someone else (the key differs).
+        """
+        async with self.store.lock(key):
+            context = await self._load(key, "", None)
+            pending = context.state.pending
+            if pending is None or pending.prompt_id != prompt_id or not 0 <= index < len(pending.choices):
+                return None
+            self._respond(context, pending.choices[index])
+            return await self._save(key, context)
 
     async def welcome(self, key: str, language: Language) -> Turn:
-        """Greeting plus the topics as choices (Telegram /start, WeChat subscribe)."""
-        return Turn(intent="greeting", language=language, replies=(Reply("welcome", ("a", "b"), "p1"),))
+        """Greeting and the topics as choices (Telegram ``/start``, a WeChat ``subscribe``)."""
+        return await self.handle(key, _START, language=language)
 
     def notice(self, name: str, language: Language) -> str:
-        """A fixed system text from responses/ (e.g. ``non_text``, ``stale_choice``)."""
-        return f"[{name}:{language}]"
+        """A fixed system text from ``responses/_system.yaml`` (e.g. ``non_text``, ``stale_choice``)."""
+        return self.knowledge.system[name][language]
+
+    def classify(self, text: str) -> dict[str, object]:
+        """Intent, confidence, language and slots of one message, without any conversation."""
+        match = self.matcher.match(text)
+        slots = self._extract_slots(match.intent, text, self._today()) if match.intent else {}
+        return {
+            "text": text,
+            "intent": match.intent,
+            "confidence": match.confidence,
+            "language": match.language or "zh",
+            "slots": {name: value for name, value in slots.items() if value is not None},
+        }
+
+    # -- state -----------------------------------------------------------------------------
+
+    async def _load(self, key: str, text: str, hint: Language | None) -> _Context:
+        state = await self.store.get(key)
+        if state is None or time.time() - state.updated_at > self._idle_seconds:
+            state = ConversationState(language=hint or "zh")
+        language = normalize(text).language or hint or state.language
+        return _Context(state=state, language=language, today=self._today())
+
+    async def _save(self, key: str, context: _Context) -> Turn:
+        state = context.state
+        state.language = context.language
+        state.updated_at = time.time()
+        if state.pending is None:
+            await self.store.delete(key)  # nothing pending: keep no slot values behind
+        else:
+            await self.store.put(key, state)
+        awaiting = state.pending.slot if state.pending and state.pending.kind == "slot" else None
+        match = context.match
+        return Turn(
+            intent=context.intent,
+            language=context.language,
+            replies=tuple(context.replies),
+            awaiting=awaiting,
+            confidence=match.confidence if match else 1.0,
+            slots=dict(state.slots) if state.pending else {},
+        )
+
+    # -- the dialogue ------------------------------------------------------------------------
+
+    def _respond(self, context: _Context, text: str) -> None:
+        command = fold(text).strip()
+        if command in CANCEL_WORDS:
+            had_pending = context.state.pending is not None and context.state.pending.kind == "slot"
+            self._clear(context)
+            context.replies.append(Reply(self.notice("cancelled" if had_pending else "nothing_to_cancel", context.language)))
+            return
+        if command == _START or command.startswith(_START + " "):
+            self._clear(context)
+            self._answer(context, "greeting")
+            return
+        if command == _HELP:
+            self._clear(context)
+            self._answer(context, "help")
+            return
+        pending = context.state.pending
+        if pending is not None and self._continue(context, pending, text):
+            return
+        self._clear(context)
+        self._new_question(context, text)
+
+    def _continue(self, context: _Context, pending: PendingQuestion, text: str) -> bool:
+        """Treat ``text`` as the answer to ``pending``; False when it is a new question instead."""
+        choice = self._selected_choice(pending, text)
+        if pending.kind != "slot":
+            if choice is None:
+                return False
+            intent = str(pending.values[choice])
+            self._clear(context, keep_slots=pending.kind == "disambiguation")
+            self._proceed(context, intent)
+            return True
+
+        assert pending.intent is not None and pending.slot is not None
+        slot = self.knowledge.slot(pending.intent, pending.slot)
+        if choice is not None:
+            value: bool | str | None = slot.values[choice]
+            filled = True
+        else:
+            value = extract(slot.type, text, context.today)
+            filled = value is not None
+        if filled:
+            context.state.slots[pending.slot] = value
+            context.state.pending = None
+            self._proceed(context, pending.intent)
+            return True
+
+        match = self.matcher.match(text)
+        if match.intent is not None:
+            return False  # the person changed topic: the new question wins
+        if pending.reasks >= MAX_REASKS:
+            context.state.pending = None
+            self._answer(context, pending.intent)
+            return True
+        pending.reasks += 1
+        prompt = self.knowledge.responses[pending.intent].prompts[pending.slot][context.language]
+        context.intent = pending.intent
+        context.replies.append(Reply(prompt.hint, tuple(prompt.choices), pending.prompt_id))
+        return True
+
+    @staticmethod
+    def _selected_choice(pending: PendingQuestion, text: str) -> int | None:
+        """Index of the choice ``text`` names, by its label or its 1-based number."""
+        typed = normalize(text).text
+        if typed.isdigit() and 1 <= int(typed) <= len(pending.choices):
+            return int(typed) - 1
+        labels = [normalize(choice).text for choice in pending.choices]
+        return labels.index(typed) if typed in labels else None
+
+    def _new_question(self, context: _Context, text: str) -> None:
+        match = self.matcher.match(text)
+        context.match = match
+        if match.intent is None:
+            self._fallback(context)
+            return
+        context.state.slots = self._extract_slots(match.intent, text, context.today)
+        runner_up = match.runner_up
+        if (
+            runner_up is not None
+            and self.knowledge.intents[match.intent].domain
+            and runner_up[0] in self._topics
+            and match.confidence - runner_up[1] < TIE_MARGIN
+        ):
+            self._ask_which(context, [match.intent, runner_up[0]])
+            return
+        self._proceed(context, match.intent)
+
+    def _extract_slots(self, intent: str, text: str, today: date) -> dict[str, bool | str | None]:
+        found = {slot.name: extract(slot.type, text, today) for slot in self.knowledge.intents[intent].slots}
+        return {name: value for name, value in found.items() if value is not None}
+
+    def _proceed(self, context: _Context, intent: str) -> None:
+        """Ask for the first missing slot of ``intent``, or answer it."""
+        context.intent = intent
+        for slot in self.knowledge.intents[intent].slots:
+            if slot.name not in context.state.slots:
+                prompt = self.knowledge.responses[intent].prompts[slot.name][context.language]
+                pending = PendingQuestion(
+                    kind="slot", prompt_id=secrets.token_hex(4), intent=intent, slot=slot.name,
+                    choices=list(prompt.choices),
+                )
+                context.state.pending = pending
+                context.replies.append(Reply(prompt.text, tuple(prompt.choices), pending.prompt_id))
+                return
+        self._answer(context, intent)
+
+    def _answer(self, context: _Context, intent: str) -> None:
+        context.intent = intent
+        values = render.variables(self.knowledge, intent, context.state.slots, context.today)
+        text = render.answer(self.knowledge, intent, context.language, values)
+        self._clear(context)
+        if intent in ("greeting", "help"):
+            self._offer_menu(context, text)
+        else:
+            context.replies.append(Reply(text))
+
+    def _fallback(self, context: _Context) -> None:
+        context.intent = None
+        self._offer_menu(context, self.notice("fallback", context.language))
+
+    def _offer_menu(self, context: _Context, text: str) -> None:
+        """Reply ``text`` with the topics as choices: a tap (or a number) asks that question."""
+        self._set_choice_question(context, "menu", text, self._topics)
+
+    def _ask_which(self, context: _Context, intents: list[str]) -> None:
+        self._set_choice_question(context, "disambiguation", self.notice("disambiguation", context.language), intents)
+
+    def _set_choice_question(self, context: _Context, kind: str, text: str, intents: list[str]) -> None:
+        labels = [self.knowledge.responses[intent].label[context.language] for intent in intents]
+        pending = PendingQuestion(kind=kind, prompt_id=secrets.token_hex(4), choices=labels, values=intents)
+        context.state.pending = pending
+        context.replies.append(Reply(text, tuple(labels), pending.prompt_id))
+
+    @staticmethod
+    def _clear(context: _Context, *, keep_slots: bool = False) -> None:
+        context.state.pending = None
+        if not keep_slots:
+            context.state.slots = {}

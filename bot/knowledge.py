@@ -22,11 +22,11 @@ LANGUAGES: tuple[Language, ...] = ("zh", "en")
 OUT_OF_SCOPE = "out_of_scope"
 """Reserved intent id: examples of what the bot must *not* answer (never a reply)."""
 
-SlotType = Literal["bool", "role", "date"]
+SlotType = Literal["financial", "role", "date"]
 
 # Variables a slot of each type makes available to templates (besides the slot itself).
 DERIVED_VARIABLES: dict[str, tuple[str, ...]] = {
-    "bool": (),
+    "financial": (),
     "role": (),
     "date": ("half_year_date", "day300_date", "deadline_status", "today"),
 }
@@ -118,6 +118,7 @@ class SystemSpec(_Strict):
     """Fixed texts of the dialogue (fallback, footer, notices for channels)."""
 
     system: dict[str, dict[Language, str]]
+    topics: list[str] = Field(default_factory=list, description="menu order of the topics")
 
 
 @dataclass(frozen=True)
@@ -139,14 +140,12 @@ class KnowledgeBase:
     system: dict[str, dict[Language, str]]
     examples: tuple[Example, ...]
     lexicon: dict[str, dict[Language, list[str]]]
+    topics: tuple[str, ...]
+    """Domain intents in menu order."""
 
     def slot(self, intent: str, name: str) -> SlotSpec:
         """The spec of slot ``name`` of ``intent``."""
         return next(slot for slot in self.intents[intent].slots if slot.name == name)
-
-    def answerable(self) -> list[str]:
-        """Intent ids that have answers (all but the out-of-scope examples), in file order."""
-        return [name for name in self.intents if name != OUT_OF_SCOPE]
 
 
 def _line_of(node: yaml.Node | None, path: Iterable[Any]) -> int:
@@ -224,6 +223,8 @@ def load_knowledge(root: Path) -> KnowledgeBase:
     responses: dict[str, ResponseSpec] = {}
     response_docs: dict[str, _Document] = {}
     system: dict[str, dict[Language, str]] = {}
+    topics: list[str] = []
+    topics_where = f"{root / 'responses'}:1"
     lexicon: dict[str, dict[Language, list[str]]] = {}
 
     for path in _yaml_files(root / "intents", problems):
@@ -249,6 +250,8 @@ def load_knowledge(root: Path) -> KnowledgeBase:
             spec = _validate(SystemSpec, document, problems)
             if spec is not None:
                 system.update(spec.system)
+                topics.extend(spec.topics)
+                topics_where = document.where("topics")
                 for name, texts in spec.system.items():
                     for language in LANGUAGES:
                         if language not in texts:
@@ -283,10 +286,15 @@ def load_knowledge(root: Path) -> KnowledgeBase:
         if name not in intents or name == OUT_OF_SCOPE:
             problems.append(f"{document.where('intent')}: responses for unknown intent {name!r}")
 
+    for name in topics:
+        if name not in intents or not intents[name].domain:
+            problems.append(f"{topics_where}: topic {name!r} is not a domain intent")
+    topics += [name for name, spec in intents.items() if spec.domain and name not in topics and name != OUT_OF_SCOPE]
+
     examples = _collect_examples(intents, intent_docs, problems)
     if problems:
         raise KnowledgeError(problems)
-    return KnowledgeBase(intents=intents, responses=responses, system=system, examples=examples, lexicon=lexicon)
+    return KnowledgeBase(intents=intents, responses=responses, system=system, examples=examples, lexicon=lexicon, topics=tuple(topics))
 
 
 def _check_responses(intent: IntentSpec, response: ResponseSpec, document: _Document) -> list[str]:

@@ -198,7 +198,7 @@ def _is_private(message: Message) -> bool:
     return message.chat.type == ChatType.PRIVATE
 
 
-async def _language_hint(store: StateStore, key: str, user: User | None) -> Language:
+async def language_hint(store: StateStore, key: str, user: User | None) -> Language:
     """The conversation's language when it has one, else the user's Telegram language."""
     try:
         state = await store.get(key)
@@ -325,7 +325,7 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str)
     assert message is not None
     services = _services(context)
     key = _message_key(message)
-    language = await _language_hint(services.store, key, message.from_user)
+    language = await language_hint(services.store, key, message.from_user)
     turn = await services.engine.handle(key, text, language=language)
     await send_turn(context, Target.answering(message, key), turn)
 
@@ -400,7 +400,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         services = _services(context)
         key = _message_key(message)
-        await _welcome(update, context, await _language_hint(services.store, key, message.from_user))
+        await _welcome(update, context, await language_hint(services.store, key, message.from_user))
 
 
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -424,7 +424,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         else:  # just "@Bot": show what it can answer
             services = _services(context)
             key = _message_key(message)
-            await _welcome(update, context, await _language_hint(services.store, key, message.from_user))
+            await _welcome(update, context, await language_hint(services.store, key, message.from_user))
         return
     if _services(context).group_auto_answer:
         await _auto_answer(update, context, message)
@@ -464,7 +464,7 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services = _services(context)
     key = _message_key(message)
-    language = await _language_hint(services.store, key, message.from_user)
+    language = await language_hint(services.store, key, message.from_user)
     text = services.engine.notice("non_text", language)
     await send_text(context, Target.answering(message, key), text)
 
@@ -481,7 +481,7 @@ async def choice_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     question = query.message
     chat_id = question.chat.id if question is not None else query.from_user.id
     presser = conversation_key(chat_id, query.from_user.id)
-    language = await _language_hint(services.store, presser, query.from_user)
+    language = await language_hint(services.store, presser, query.from_user)
 
     async def refuse() -> None:
         notice = services.engine.notice("stale_choice", language)

@@ -26,8 +26,8 @@ class StateStoreError(ValueError):
 class PendingQuestion(BaseModel):
     """A question the bot asked and is waiting to have answered.
 
-    ``values`` are what each of ``choices`` means: a slot value for ``kind="slot"``,
-    an intent id for ``"disambiguation"`` and ``"menu"``.
+    For ``"disambiguation"`` and ``"menu"``, ``values`` are the intent ids the ``choices``
+    stand for; a slot question's choices map to the slot's values in the knowledge base.
     """
 
     kind: PendingKind
@@ -48,7 +48,7 @@ class ConversationState(BaseModel):
 
     language: Literal["zh", "en"] = "zh"
     pending: PendingQuestion | None = None
-    slots: dict[str, bool | str] = Field(default_factory=dict)
+    slots: dict[str, bool | str | None] = Field(default_factory=dict)
     updated_at: float = Field(default_factory=time.time)
 
 

@@ -1,0 +1,126 @@
+"""``faqbot eval``: how well the matcher does on a labelled set (the format of ``shared/eval``)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.dialogue import Engine
+
+NONE = "none"
+
+
+@dataclass
+class _Tally:
+    right: int = 0
+    total: int = 0
+
+    def add(self, ok: bool) -> None:
+        self.right += ok
+        self.total += 1
+
+    @property
+    def rate(self) -> float | None:
+        return round(self.right / self.total, 4) if self.total else None
+
+
+@dataclass
+class Report:
+    """Everything ``faqbot eval`` prints."""
+
+    overall: _Tally = field(default_factory=_Tally)
+    in_scope: dict[str, _Tally] = field(default_factory=dict)
+    rejection: dict[str, _Tally] = field(default_factory=dict)
+    slots: _Tally = field(default_factory=_Tally)
+    predicted: Counter[str] = field(default_factory=Counter)
+    correct: Counter[str] = field(default_factory=Counter)
+    expected: Counter[str] = field(default_factory=Counter)
+    confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    misses: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        intents = sorted(set(self.expected) | set(self.predicted))
+        per_intent = {
+            name: {
+                "precision": round(self.correct[name] / self.predicted[name], 4) if self.predicted[name] else None,
+                "recall": round(self.correct[name] / self.expected[name], 4) if self.expected[name] else None,
+                "support": self.expected[name],
+            }
+            for name in intents
+        }
+        return {
+            "total": self.overall.total,
+            "accuracy": self.overall.rate,
+            "in_scope_accuracy": {lang: tally.rate for lang, tally in sorted(self.in_scope.items())},
+            "out_of_scope_rejection": {lang: tally.rate for lang, tally in sorted(self.rejection.items())},
+            "slot_accuracy": self.slots.rate,
+            "slot_lines": self.slots.total,
+            "per_intent": per_intent,
+            "top_confusions": [
+                {"expected": expected, "predicted": predicted, "count": count}
+                for (expected, predicted), count in self.confusions.most_common(10)
+            ],
+            "misses": self.misses,
+        }
+
+
+def evaluate(engine: Engine, path: Path) -> Report:
+    """Classify every line of ``path`` and tally the results."""
+    report = Report()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            text, acceptable, language = row["text"], list(row["intents"]), row.get("lang", "zh")
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{path}:{number}: not an evaluation line ({error})") from None
+        result = engine.classify(text)
+        got = result["intent"] or NONE
+        ok = got in acceptable
+        report.overall.add(ok)
+        scope = report.rejection if acceptable == [NONE] else report.in_scope
+        scope.setdefault(language, _Tally()).add(ok)
+        expected = acceptable[0] if not ok else got
+        report.expected[expected] += 1
+        report.predicted[got] += 1
+        report.correct[got] += ok
+        if "slots" in row:
+            report.slots.add(ok and all(result["slots"].get(k) == v for k, v in row["slots"].items()))
+        if not ok:
+            report.confusions[(expected, got)] += 1
+            report.misses.append({"line": number, "text": text, "expected": acceptable, "got": got, "confidence": result["confidence"]})
+        elif "slots" in row and any(result["slots"].get(k) != v for k, v in row["slots"].items()):
+            report.misses.append({"line": number, "text": text, "expected_slots": row["slots"], "got_slots": result["slots"]})
+    return report
+
+
+def format_report(report: Report) -> str:
+    """A human-readable summary, the figures last (they are what one looks for)."""
+    data = report.as_dict()
+    lines = ["per intent (precision / recall / support):"]
+    for name, scores in data["per_intent"].items():
+        lines.append(f"  {name:22} {_pct(scores['precision']):>7} {_pct(scores['recall']):>7} {scores['support']:>5}")
+    if data["top_confusions"]:
+        lines.append("top confusions (expected → got):")
+        lines += [f"  {c['expected']} → {c['predicted']}: {c['count']}" for c in data["top_confusions"]]
+    if data["misses"]:
+        lines.append("misses:")
+        for miss in data["misses"]:
+            if "got" in miss:
+                lines.append(f"  line {miss['line']}: {miss['text']!r} expected {'/'.join(miss['expected'])}, got {miss['got']} ({miss['confidence']:.2f})")
+            else:
+                lines.append(f"  line {miss['line']}: {miss['text']!r} slots {miss['expected_slots']} got {miss['got_slots']}")
+    lines.append(f"lines: {data['total']}")
+    lines.append("in-scope accuracy: " + ", ".join(f"{lang} {_pct(rate)}" for lang, rate in data["in_scope_accuracy"].items()))
+    lines.append("out-of-scope rejected: " + ", ".join(f"{lang} {_pct(rate)}" for lang, rate in data["out_of_scope_rejection"].items()))
+    lines.append(f"slot accuracy: {_pct(data['slot_accuracy'])} ({data['slot_lines']} lines)")
+    lines.append(f"overall accuracy: {_pct(data['accuracy'])}")
+    return "\n".join(lines)
+
+
+def _pct(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate * 100:.1f}%"
