@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -27,13 +27,13 @@ from bot.knowledge import OUT_OF_SCOPE, Example
 from bot.messages import Language
 from bot.normalize import NormalizedText, normalize, pinyin
 
-THRESHOLD = 0.22
+THRESHOLD = 0.2
 """Below this confidence a message is out of scope (tuned on the dev set, see README)."""
 
 TIE_MARGIN = 0.04
 """Two intents closer than this are a near tie: the dialogue asks which one was meant."""
 
-_EXAMPLE_WEIGHT = 0.4
+_EXAMPLE_WEIGHT = 0.45
 """Blend of the best single example (precise) and the intent centroid (generalises)."""
 
 _UNKNOWN_WEIGHT = 2.0
@@ -43,8 +43,9 @@ _COVERAGE_POWER = 0.25
 """How hard unknown words pull the score down (0: not at all)."""
 
 _DOMAIN_CONCEPT = "social_security"
+_FOREIGN_CONCEPT = "other_things"
 _ANCHOR_CONCEPTS = ("social_security", "card", "activate")
-_UNANCHORED_FACTOR = 0.7
+_UNANCHORED_FACTOR = 0.75
 """A domain answer to a message that names neither the card nor activation needs more evidence."""
 _OBJECT_WORDS = ("card", "cards", "account", "accounts")
 _OBJECT_CHARACTERS = ("卡", "账户", "帐户")
@@ -105,7 +106,7 @@ class Matcher:
         self._known_characters = {char for example in examples for char in normalize(example.text).text} | {
             char for text in lexicon_texts for char in text.text
         }
-        self._concepts = _ConceptIndex(lexicon, self._english_tokens)
+        self._concepts = _ConceptIndex(lexicon, self._english_tokens, exact={_FOREIGN_CONCEPT})
         in_scope = [normalize(example.text) for example in examples if example.intent != OUT_OF_SCOPE]
         out_of_scope = [normalize(example.text) for example in examples if example.intent == OUT_OF_SCOPE]
         self._domain_modifiers = _object_modifiers(in_scope)
@@ -171,7 +172,7 @@ class Matcher:
         return sum(unit in self._known_units for unit in content) / len(content)
 
     def _names_foreign_object(self, text: NormalizedText, units: Sequence[str]) -> bool:
-        """True for "SIM card", "信用卡", "Netflix account": a card or account no example speaks of.
+        """True for "SIM card", "信用卡", "Netflix account": another thing than the social security card.
 
         The words that stand before 卡 / card / account in the examples are the known
         ones; anything else names another object, unless the message also says 社保 /
@@ -179,9 +180,12 @@ class Matcher:
         """
         if f"c:{_DOMAIN_CONCEPT}" in units:
             return False
+        modifiers = _object_modifiers([text])
+        if f"c:{_FOREIGN_CONCEPT}" in units:
+            return not modifiers & self._domain_modifiers  # "a passport to activate *the* card" is about the card
         return any(
             modifier in self._foreign_modifiers or not self._is_known(modifier)
-            for modifier in _object_modifiers([text]) - self._domain_modifiers
+            for modifier in modifiers - self._domain_modifiers
         )
 
     def _is_known(self, modifier: str) -> bool:
@@ -237,23 +241,28 @@ class _ConceptIndex:
     Chinese words of two or more characters match by toneless pinyin (homophone typos
     count); single characters match exactly, since one syllable alone is too ambiguous
     (吗 and 妈 are both "ma"). English phrases match on stemmed, typo-corrected tokens.
+    ``exact`` concepts match only as written: tolerance there would turn 激活吗 into
+    激活码 and "window" into "Windows".
     """
 
-    def __init__(self, lexicon: Lexicon, tokenize: Callable[[NormalizedText], list[str]]) -> None:
+    def __init__(self, lexicon: Lexicon, tokenize: Callable[[NormalizedText], list[str]], exact: Collection[str] = ()) -> None:
         self._syllables: list[tuple[str, tuple[str, ...]]] = []
         self._characters: list[tuple[str, str]] = []
         self._phrases: list[tuple[str, tuple[str, ...]]] = []
+        self._exact_phrases: list[tuple[str, tuple[str, ...]]] = []
         for concept, words in lexicon.items():
             for word in words.get("zh", ()):
                 folded = normalize(word)
                 han = "".join(folded.han_runs)
-                if han and len(han) == len(folded.text) and len(han) > 1:
+                if concept not in exact and han and len(han) == len(folded.text) and len(han) > 1:
                     self._syllables.append((concept, pinyin(han)))
                 else:
                     self._characters.append((concept, folded.text))
             for word in words.get("en", ()):
-                tokens = tuple(tokenize(normalize(word)))
-                if tokens:
+                folded = normalize(word)
+                if concept in exact:
+                    self._exact_phrases.append((concept, tuple(folded.words)))
+                elif tokens := tuple(tokenize(folded)):
                     self._phrases.append((concept, tokens))
 
     def find(self, text: NormalizedText, tokens: Sequence[str]) -> set[str]:
@@ -268,6 +277,9 @@ class _ConceptIndex:
                 found.add(concept)
         for concept, phrase in self._phrases:
             if concept not in found and _contains(tokens, phrase):
+                found.add(concept)
+        for concept, phrase in self._exact_phrases:
+            if concept not in found and _contains(text.words, phrase):
                 found.add(concept)
         return found
 
