@@ -116,7 +116,9 @@ class Engine:
         state = await self.store.get(key)
         if state is None or time.time() - state.updated_at > self._idle_seconds:
             state = ConversationState(language=hint or "zh")
-        language = normalize(text).language or hint or state.language
+        # A command (/start, /help, /cancel) names no language: the hint or the conversation's decides.
+        own = None if fold(text).strip().startswith("/") else normalize(text).language
+        language = own or hint or state.language
         return _Context(state=state, language=language, today=self._today())
 
     async def _save(self, key: str, context: _Context) -> Turn:
