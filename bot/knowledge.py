@@ -208,7 +208,8 @@ def _yaml_files(folder: Path, problems: list[str]) -> Iterator[Path]:
 
 
 def _placeholders(template: str) -> set[str]:
-    return {field for _, field, _, _ in string.Formatter().parse(template) if field}
+    """Fields ``template`` fills (``{}`` counts, as ``""``); ValueError on an unbalanced brace."""
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
 
 
 def load_knowledge(root: Path) -> KnowledgeBase:
@@ -313,7 +314,12 @@ def _check_responses(intent: IntentSpec, response: ResponseSpec, document: _Docu
         if variants[-1].when:
             problems.append(f"{document.where('answers', language, len(variants) - 1)}: the last {language!r} answer must have no 'when' (it is the general answer)")
         for index, variant in enumerate(variants):
-            for name in sorted((_placeholders(variant.text) | set(variant.when)) - variables):
+            try:
+                placeholders = _placeholders(variant.text)
+            except ValueError as error:
+                problems.append(f"{document.where('answers', language, index)}: invalid template: {error} (write {{{{ and }}}} for a literal brace)")
+                placeholders = set()
+            for name in sorted((placeholders | set(variant.when)) - variables):
                 problems.append(f"{document.where('answers', language, index)}: unknown variable {{{name}}} (known: {', '.join(sorted(variables)) or 'none'})")
     for slot in intent.slots:
         prompts = response.prompts.get(slot.name)
