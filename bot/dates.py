@@ -70,11 +70,15 @@ def _valid(year: int, month: int, day: int) -> date | None:
 
 
 def _most_recent(month: int, day: int, today: date) -> date | None:
-    """A date written without a year means the most recent one not after today."""
-    found = _valid(today.year, month, day)
-    if found is not None and found > today:
-        found = _valid(today.year - 1, month, day)
-    return found
+    """A date written without a year means the most recent one not after today.
+
+    29 February may lie up to eight years back; a date no year has (30 February) is ``None``.
+    """
+    for year in range(today.year, today.year - 9, -1):
+        found = _valid(year, month, day)
+        if found is not None and found <= today:
+            return found
+    return None
 
 
 def _ago(amount: float, unit: str, today: date) -> date:
