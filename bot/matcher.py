@@ -126,8 +126,11 @@ class Matcher:
             for unit, weight in self._vector(bag).items():
                 self._postings[unit].append((index, weight))
                 centroids[intent][unit] += weight
-        self._centroids = {intent: _unit_length(vector) for intent, vector in centroids.items()}
-        self._intents = list(self._centroids)
+        self._intents = list(centroids)
+        self._centroid_postings: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        for intent, vector in centroids.items():
+            for unit, weight in _unit_length(vector).items():
+                self._centroid_postings[unit].append((intent, weight))
 
     # -- units -------------------------------------------------------------------------
 
@@ -213,13 +216,16 @@ class Matcher:
             intent = self._intent_of[index]
             best_example[intent] = max(best_example[intent], score)
 
+        centroid_scores: dict[str, float] = defaultdict(float)
+        for unit, weight in query.items():
+            for intent, centroid_weight in self._centroid_postings.get(unit, ()):
+                centroid_scores[intent] += weight * centroid_weight
+
         coverage = self._coverage(units) ** _COVERAGE_POWER
         anchored = any(f"c:{concept}" in units for concept in _ANCHOR_CONCEPTS)
         scores: dict[str, float] = {}
         for intent in self._intents:
-            centroid = self._centroids[intent]
-            centroid_score = sum(weight * centroid.get(unit, 0.0) for unit, weight in query.items())
-            blended = _EXAMPLE_WEIGHT * best_example.get(intent, 0.0) + (1 - _EXAMPLE_WEIGHT) * centroid_score
+            blended = _EXAMPLE_WEIGHT * best_example.get(intent, 0.0) + (1 - _EXAMPLE_WEIGHT) * centroid_scores.get(intent, 0.0)
             scores[intent] = blended * coverage * (1.0 if anchored or intent in self._small_talk else _UNANCHORED_FACTOR)
 
         ranking = tuple(sorted(((i, round(s, 4)) for i, s in scores.items() if i != OUT_OF_SCOPE), key=lambda item: -item[1]))

@@ -16,7 +16,7 @@ from bot.normalize import fold
 
 # Words that name the card's bank side, and words that deny needing it.
 _FINANCIAL = re.compile(
-    r"金融|银行(?:卡)?(?:的)?功能|银行账户|存钱|取钱|存取|转账|借记|理财|"
+    r"金融|银行卡?[^，,。.]{0,4}功能|银行账户|存钱|取钱|存取|转账|借记|理财|"
     r"\bfinancial\b|\bbank(?:ing)?\s+(?:function|feature|account|service|part|side)s?\b|\bbanking\b|\bdebit\b|"
     r"\bdeposit|\bwithdraw|\btransfer money\b"
 )
@@ -46,7 +46,7 @@ _AGENT = re.compile(
 )
 _INSURED = re.compile(
     rf"(?:替|帮|代)我|{_PERSON_ZH}[^，,。.]{{0,6}}(?:帮|替|代)?[^，,。.]{{0,4}}我的?(?:社保卡|医保卡|卡)|(?:让|请|叫|找|委托)(?:{_PERSON_ZH}|人)|本人不去|本人去不了|我去不了|我不能去|我没空|别人替我|"
-    rf"\bfor me\b|\bon my behalf\b|\binstead of me\b|\bin person\b|\bmyself\b|\bmy card\b.*\b(?:someone|somebody|{_PERSON_EN})\b|"
+    rf"\bauthori[sz]e (?:a|an|my|some)|\bfor me\b|\bon my behalf\b|\binstead of me\b|\bin person\b|\bmyself\b|\bmy card\b.*\b(?:someone|somebody|{_PERSON_EN})\b|"
     rf"\b(?:someone|somebody|my {_PERSON_EN}|a {_PERSON_EN})\b[^.?!]*\bmy (?:social security |medical |new )?card\b"
 )
 _ROLE_ANSWERS = {
