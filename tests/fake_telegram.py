@@ -14,21 +14,32 @@ them to a webhook.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import pytest
+import pytest_asyncio
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from telegram import User
+
+from bot.channels import telegram as telegram_channel
+from bot.channels.telegram_text import split_message
+from bot.messages import Turn
+from bot.runtime import build_engine
+from bot.settings import Settings
+from bot.state import MemoryStore
 
 TOKEN = "123456789:AAEfakefakefakefakefakefakefake_-0123"
 BOT_ID = 123456789
@@ -166,18 +177,24 @@ class FakeTelegram:
             Failure(status, description, retry_after) for _ in range(times)
         )
 
+    @property
+    def pending_updates(self) -> list[dict[str, Any]]:
+        """Enqueued updates ``getUpdates`` has not had confirmed yet."""
+        return list(self._updates)
+
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
     def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
-        """Messages the bot sent (``sendMessage`` results), oldest first."""
+        """Snapshots of the messages the bot sent (``sendMessage`` results), oldest first."""
         return [
-            m for m in self._messages.values()
+            copy.deepcopy(m) for m in self._messages.values()
             if m["from"]["id"] == BOT_ID and (chat_id is None or m["chat"]["id"] == chat_id)
         ]
 
     def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
-        return self._messages[(chat_id, message_id)]
+        """A snapshot of a message as it is now (edits included)."""
+        return copy.deepcopy(self._messages[(chat_id, message_id)])
 
     async def wait_sent(self, chat_id: int, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Wait until the bot has sent ``count`` messages to ``chat_id``; return them all."""
@@ -340,6 +357,8 @@ class FakeTelegram:
         offset = params.get("offset")
         if offset:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            async with self._changed:
+                self._changed.notify_all()
         allowed = params.get("allowed_updates")
 
         def ready() -> bool:
@@ -434,18 +453,17 @@ def _error(status: int, description: str, **extra: Any) -> JSONResponse:
 # ---------------------------------------------------------------------------- test harness
 # Fixtures shared by tests/test_telegram_*.py (import them into the test module).
 
-import contextlib  # noqa: E402
-from collections.abc import AsyncIterator  # noqa: E402
+_PROTOTYPES: dict[Any, Any] = {}
 
-import pytest  # noqa: E402
-import pytest_asyncio  # noqa: E402
 
-from bot.channels import telegram as telegram_channel  # noqa: E402
-from bot.channels.telegram_text import split_message  # noqa: E402
-from bot.messages import Turn  # noqa: E402
-from bot.runtime import build_engine  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.state import MemoryStore  # noqa: E402
+def engine_for(settings: Settings, store: MemoryStore) -> Any:
+    """``build_engine(settings, store)``, sharing the matcher (slow to build) between tests."""
+    prototype = _PROTOTYPES.get(settings.faqbot_kb_dir)
+    if prototype is None:
+        prototype = _PROTOTYPES[settings.faqbot_kb_dir] = build_engine(settings, MemoryStore())
+    engine = copy.copy(prototype)
+    engine.store = store
+    return engine
 
 
 def make_settings(fake: FakeTelegram, **overrides: Any) -> Settings:
@@ -491,6 +509,41 @@ class RunningBot:
     store: MemoryStore
     engine: Any
     reference: Any  # a separate engine: what the bot should say
+    reference_store: MemoryStore
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until every enqueued update was fetched and fully processed."""
+        await self.fake.wait_until(lambda: not self.fake.pending_updates, timeout)
+        await asyncio.wait_for(self.application.update_queue.join(), timeout)
+
+    async def expect_handle(self, key: str, text: str, user: dict[str, Any]) -> Turn:
+        """What the reference engine answers to ``text``, with the hint the channel gives."""
+        hint = await telegram_channel.language_hint(self.reference_store, key, User.de_json(user))
+        turn = await self.reference.handle(key, text, language=hint)
+        await telegram_channel.remember_language(self.reference_store, key, turn)
+        return turn
+
+    async def expect_welcome(self, key: str, language: Any) -> Turn:
+        turn = await self.reference.welcome(key, language)
+        await telegram_channel.remember_language(self.reference_store, key, turn)
+        return turn
+
+    async def expect_choose_pending(self, key: str, index: int) -> Turn | None:
+        """The reference engine choosing ``index`` of the question pending for ``key``."""
+        state = await self.reference_store.get(key)
+        assert state is not None and state.pending is not None, "nothing pending"
+        chosen = await self.reference.choose(key, state.pending.prompt_id, index)
+        if chosen is not None:
+            await telegram_channel.remember_language(self.reference_store, key, chosen)
+        return chosen
+
+    async def expect_choose(self, key: str, turn: Turn, index: int) -> Turn | None:
+        """The reference engine choosing ``index`` of the last question in ``turn``."""
+        prompt = next(r.prompt_id for r in reversed(turn.replies) if r.prompt_id)
+        chosen = await self.reference.choose(key, prompt, index)
+        if chosen is not None:
+            await telegram_channel.remember_language(self.reference_store, key, chosen)
+        return chosen
 
     async def send(self, update: dict[str, Any], replies: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Enqueue ``update`` and return the ``replies`` new messages it caused in its chat."""
@@ -517,11 +570,18 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @contextlib.asynccontextmanager
-async def polling_bot(fake: FakeTelegram, **overrides: Any) -> AsyncIterator[RunningBot]:
-    """Start the channel's Application against ``fake`` by long polling."""
+async def polling_bot(
+    fake: FakeTelegram, *, engine_type: Callable[[Any], Any] | None = None, **overrides: Any
+) -> AsyncIterator[RunningBot]:
+    """Start the channel's Application against ``fake`` by long polling.
+
+    ``engine_type`` wraps the real engine (tests of the channel with a controlled engine).
+    """
     settings = make_settings(fake, **overrides)
     store = MemoryStore()
-    engine = build_engine(settings, store)
+    engine = engine_for(settings, store)
+    if engine_type is not None:
+        engine = engine_type(engine)
     application = telegram_channel.build_application(settings, engine=engine, store=store)
     await application.initialize()
     assert application.updater is not None
@@ -530,7 +590,11 @@ async def polling_bot(fake: FakeTelegram, **overrides: Any) -> AsyncIterator[Run
     )
     await application.start()
     try:
-        yield RunningBot(fake, application, settings, store, engine, build_engine(settings, MemoryStore()))
+        reference_store = MemoryStore()
+        yield RunningBot(
+            fake, application, settings, store, engine,
+            engine_for(settings, reference_store), reference_store,
+        )
     finally:
         await application.updater.stop()
         await application.stop()

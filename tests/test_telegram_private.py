@@ -1,0 +1,227 @@
+"""Private chats by long polling: a real python-telegram-bot Application against the fake
+Bot API. Expected replies come from a separate engine instance, not hard-coded prose."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from bot.channels.telegram import conversation_key
+from bot.channels.telegram_text import language_of_code, utf16_len
+from bot.messages import Language, Reply, Turn
+from bot.state import MemoryStore
+from tests.fake_telegram import (  # noqa: F401 - fixtures
+    engine_for,
+    FakeTelegram,
+    RunningBot,
+    buttons,
+    expected_messages,
+    fake,
+    fast_retries,
+    polling_bot,
+    shown,
+    tg,
+)
+
+LANGUAGE_CODES = {"zh": "zh-hans", "en": "en-US"}
+
+
+def texts(messages: list[dict[str, Any]]) -> list[tuple[str, tuple[str, ...]]]:
+    return [shown(m) for m in messages]
+
+
+async def first_topic_with_follow_up(tg: RunningBot, language: Language) -> int:
+    """The index of a welcome topic whose answer asks a follow-up question with choices."""
+    probe = engine_for(tg.settings, MemoryStore())
+    welcome = await probe.welcome("probe", language)
+    for index in range(len(welcome.replies[-1].choices)):
+        key = f"probe{index}"
+        menu = await probe.welcome(key, language)
+        turn = await probe.choose(key, menu.replies[-1].prompt_id, index)
+        if turn is not None and turn.replies[-1].choices:
+            return index
+    raise AssertionError("no topic of the welcome menu asks a follow-up question")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_start_then_follow_up_through_buttons(tg: RunningBot, language: Language) -> None:
+    fake = tg.fake
+    user = fake.user(1001, language_code=LANGUAGE_CODES[language])
+    chat = fake.private_chat(user)
+    key = conversation_key(chat["id"], user["id"])
+
+    welcome = await tg.expect_welcome(key, language)
+    assert welcome.replies[-1].choices, "the welcome shows the topics"
+    sent = await tg.send(fake.text_update(chat, user, "/start"), replies=len(expected_messages(welcome)))
+    assert texts(sent) == expected_messages(welcome)
+
+    topic = await first_topic_with_follow_up(tg, language)
+    follow_up = await tg.expect_choose(key, welcome, topic)
+    assert follow_up is not None and follow_up.language == language
+    assert follow_up.replies[-1].choices
+    menu_message = sent[-1]
+    sent = await tg.send(
+        fake.press_update(user, menu_message, buttons(menu_message)[topic]),
+        replies=len(expected_messages(follow_up)),
+    )
+    assert texts(sent) == expected_messages(follow_up)
+    assert all(len(data.encode()) <= 64 for data in buttons(sent[-1]))
+
+    answer = await tg.expect_choose(key, follow_up, 0)
+    assert answer is not None and not answer.replies[-1].choices
+    question = sent[-1]
+    sent = await tg.send(fake.press_update(user, question, buttons(question)[0]), replies=len(expected_messages(answer)))
+    assert texts(sent) == expected_messages(answer)
+
+    # Every press is acknowledged, and the answered keyboards are taken away.
+    assert len(fake.calls_of("answerCallbackQuery")) == 2
+    assert all("text" not in c.params for c in fake.calls_of("answerCallbackQuery"))
+    assert "reply_markup" not in fake.message(chat["id"], question["message_id"])
+    assert "reply_markup" not in fake.message(chat["id"], menu_message["message_id"])
+
+
+async def test_typed_question_and_typed_follow_up_answer(tg: RunningBot) -> None:
+    fake = tg.fake
+    user = fake.user(1002, language_code="en")
+    chat = fake.private_chat(user)
+    key = conversation_key(chat["id"], user["id"])
+    for text in ("社保卡在哪里激活？", "1"):
+        expected = await tg.expect_handle(key, text, user)
+        assert expected.language == "zh"
+        sent = await tg.send(fake.text_update(chat, user, text), replies=len(expected_messages(expected)))
+        assert texts(sent) == expected_messages(expected)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_start_language_comes_from_language_code(tg: RunningBot, language: Language) -> None:
+    fake = tg.fake
+    user = fake.user(1010 + len(language), language_code=LANGUAGE_CODES[language])
+    chat = fake.private_chat(user)
+    sent = await tg.send(fake.text_update(chat, user, "/start"))
+    other: Language = "en" if language == "zh" else "zh"
+    key = conversation_key(chat["id"], user["id"])
+    assert texts(sent) == expected_messages(await tg.expect_welcome(key, language))
+    assert texts(sent) != expected_messages(await tg.expect_welcome(key, other))
+
+
+async def test_stale_and_foreign_buttons_get_the_notice(tg: RunningBot) -> None:
+    fake = tg.fake
+    user = fake.user(1020, language_code="zh-CN")
+    chat = fake.private_chat(user)
+    key = conversation_key(chat["id"], user["id"])
+    welcome = await tg.expect_welcome(key, "zh")
+    sent = await tg.send(fake.text_update(chat, user, "/start"), replies=len(expected_messages(welcome)))
+    menu = sent[-1]
+    answered = await tg.expect_choose(key, welcome, 0)
+    assert answered is not None
+    await tg.send(fake.press_update(user, menu, buttons(menu)[0]), replies=len(expected_messages(answered)))
+
+    # The same button again (an old client still shows it): a notice, not a second answer.
+    before = len(fake.sent(chat["id"]))
+    await fake.enqueue(fake.press_update(user, menu, buttons(menu)[1]))
+    calls = await fake.wait_calls("answerCallbackQuery", 2)
+    assert calls[-1].params["text"] == tg.engine.notice("stale_choice", "zh")
+    await tg.idle()
+    assert len(fake.sent(chat["id"])) == before
+
+
+async def test_cancelled_question_button_is_stale(tg: RunningBot) -> None:
+    fake = tg.fake
+    user = fake.user(1021, language_code="en")
+    chat = fake.private_chat(user)
+    key = conversation_key(chat["id"], user["id"])
+    welcome = await tg.expect_welcome(key, "en")
+    sent = await tg.send(fake.text_update(chat, user, "/start"), replies=len(expected_messages(welcome)))
+    cancelled = await tg.expect_handle(key, "/cancel", user)
+    await tg.send(fake.text_update(chat, user, "/cancel"), replies=len(expected_messages(cancelled)))
+    assert await tg.expect_choose(key, welcome, 0) is None  # the engine agrees it is stale
+    await fake.enqueue(fake.press_update(user, sent[-1], buttons(sent[-1])[0]))
+    calls = await fake.wait_calls("answerCallbackQuery", 1)
+    assert calls[-1].params["text"] == tg.engine.notice("stale_choice", "en")
+
+
+async def test_help_and_cancel_commands_go_to_the_engine(tg: RunningBot) -> None:
+    fake = tg.fake
+    user = fake.user(1030, language_code="zh-hant")
+    chat = fake.private_chat(user)
+    key = conversation_key(chat["id"], user["id"])
+    for command in ("/help", "/cancel"):
+        expected = await tg.expect_handle(key, command, user)
+        sent = await tg.send(fake.text_update(chat, user, command), replies=len(expected_messages(expected)))
+        assert texts(sent) == expected_messages(expected)
+        assert expected.language == "zh"
+
+
+@pytest.mark.parametrize("kind", ["sticker", "photo", "voice"])
+async def test_non_text_gets_the_notice_in_the_users_language(tg: RunningBot, kind: str) -> None:
+    fake = tg.fake
+    user = fake.user(1040, language_code="en-GB")
+    chat = fake.private_chat(user)
+    update = getattr(fake, f"{kind}_update")(chat, user)
+    sent = await tg.send(update)
+    assert [m["text"] for m in sent] == [tg.engine.notice("non_text", "en")]
+
+    # Once the conversation is in Chinese, the notice is too.
+    key = conversation_key(chat["id"], user["id"])
+    expected = await tg.expect_handle(key, "社保卡怎么激活", user)
+    await tg.send(fake.text_update(chat, user, "社保卡怎么激活"), replies=len(expected_messages(expected)))
+    sent = await tg.send(getattr(fake, f"{kind}_update")(chat, user))
+    assert [m["text"] for m in sent] == [tg.engine.notice("non_text", "zh")]
+
+
+class LongAnswers:
+    """The real engine, with answers made very long (to exercise splitting) and prompt ids
+    made too long for callback data."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    async def handle(self, key: str, text: str, *, language: Language | None = None) -> Turn:
+        turn = await self.engine.handle(key, text, language=language)
+        paragraphs = [f"{n}. " + "社保卡激活说明。" * 100 for n in range(12)]  # ~9600 units
+        long_line = "x" * 5000
+        replies = (Reply("\n\n".join(paragraphs)), Reply(long_line), *turn.replies)
+        return replace(turn, replies=replies)
+
+    async def welcome(self, key: str, language: Language) -> Turn:
+        turn = await self.engine.welcome(key, language)
+        last = turn.replies[-1]
+        long_prompt = Reply(last.text, last.choices, "长" * 30 + str(last.prompt_id))
+        return replace(turn, replies=(*turn.replies[:-1], long_prompt))
+
+    async def choose(self, key: str, prompt_id: str, index: int) -> Turn | None:
+        assert prompt_id.startswith("长" * 30), prompt_id
+        return await self.engine.choose(key, prompt_id.removeprefix("长" * 30), index)
+
+    def notice(self, name: str, language: Language) -> str:
+        return self.engine.notice(name, language)
+
+
+async def test_long_replies_are_split_at_paragraphs_then_hard(fake: FakeTelegram, fast_retries: None) -> None:
+    async with polling_bot(fake, engine_type=LongAnswers) as tg:
+        user = fake.user(1050, language_code="zh")
+        chat = fake.private_chat(user)
+        key = conversation_key(chat["id"], user["id"])
+        expected = await tg.expect_handle(key, "社保卡怎么激活", user)
+        sent = await tg.send(fake.text_update(chat, user, "社保卡怎么激活"), replies=5 + len(expected_messages(expected)))
+        assert all(utf16_len(m["text"]) <= 4096 for m in sent)
+        paragraph_messages = sent[:3]
+        assert all(m["text"].startswith(tuple(f"{n}. " for n in range(12))) for m in paragraph_messages)
+        assert "".join(m["text"] for m in sent[3:5]) == "x" * 5000
+        assert texts(sent[5:]) == expected_messages(expected)
+
+
+async def test_prompt_ids_too_long_for_callback_data_still_work(fake: FakeTelegram, fast_retries: None) -> None:
+    async with polling_bot(fake, engine_type=LongAnswers) as tg:
+        user = fake.user(1060, language_code="en")
+        chat = fake.private_chat(user)
+        key = conversation_key(chat["id"], user["id"])
+        welcome = await tg.expect_welcome(key, language_of_code("en"))
+        sent = await tg.send(fake.text_update(chat, user, "/start"), replies=len(expected_messages(welcome)))
+        assert all(len(d.encode()) <= 64 for d in buttons(sent[-1]))
+        answer = await tg.expect_choose(key, welcome, 1)
+        assert answer is not None
+        sent = await tg.send(fake.press_update(user, sent[-1], buttons(sent[-1])[1]), replies=len(expected_messages(answer)))
+        assert texts(sent) == expected_messages(answer)

@@ -1,0 +1,206 @@
+"""``faqbot serve``'s ASGI app (bot/web.py) under a real uvicorn on 127.0.0.1, with the
+Telegram side played by the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from bot.channels.telegram import ALLOWED_UPDATES, ConfigurationError, conversation_key
+from bot.settings import Settings
+from bot.state import MemoryStore
+from bot.web import MAX_BODY_BYTES, SECRET_HEADER, create_app
+from tests.fake_telegram import (  # noqa: F401 - fixtures
+    engine_for,
+    FakeTelegram,
+    buttons,
+    expected_messages,
+    fake,
+    make_settings,
+    shown,
+)
+
+SECRET = "w3bh00k-Secret_value"
+WEBHOOK_URL = "https://faq.example.com/telegram"
+
+
+@dataclass
+class WebhookBot:
+    fake: FakeTelegram
+    client: httpx.AsyncClient
+    settings: Settings
+    reference: Any
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    async def post(self, update: Any, secret: str | None = SECRET, **kw: Any) -> httpx.Response:
+        headers = {SECRET_HEADER: secret} if secret is not None else {}
+        if "content" not in kw:
+            kw["json"] = update
+        return await self.client.post("/telegram", headers=headers, **kw)
+
+
+@contextlib.asynccontextmanager
+async def webhook_bot(fake: FakeTelegram, **overrides: Any) -> AsyncIterator[WebhookBot]:
+    values: dict[str, Any] = {"telegram_webhook_url": WEBHOOK_URL, "telegram_webhook_secret": SECRET}
+    values.update(overrides)
+    settings = make_settings(fake, **values)
+    store = MemoryStore()
+    app = create_app(settings, engine=engine_for(settings, store), store=store)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert not task.done(), "uvicorn exited during start-up"
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            yield WebhookBot(fake, client, settings, engine_for(settings, MemoryStore()), server, task)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
+        sock.close()
+
+
+@pytest.fixture
+async def web(fake: FakeTelegram) -> AsyncIterator[WebhookBot]:
+    async with webhook_bot(fake) as running:
+        yield running
+
+
+async def test_start_up_registers_the_webhook_with_secret_and_update_types(web: WebhookBot) -> None:
+    (call,) = web.fake.calls_of("setWebhook")
+    assert call.params["url"] == WEBHOOK_URL
+    assert call.params["secret_token"] == SECRET
+    assert call.params["allowed_updates"] == ALLOWED_UPDATES == ["message", "callback_query"]
+    health = await web.client.get("/healthz")
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok", "channels": ["telegram"]}
+
+
+async def test_a_good_update_is_answered(web: WebhookBot) -> None:
+    fake = web.fake
+    user = fake.user(3001, language_code="zh-hans")
+    chat = fake.private_chat(user)
+    key = conversation_key(chat["id"], user["id"])
+    welcome = await web.reference.welcome(key, "zh")
+    response = await web.post(fake.text_update(chat, user, "/start"))
+    assert (response.status_code, response.text) == (200, "ok")
+    sent = await fake.wait_sent(chat["id"], len(expected_messages(welcome)))
+    assert [shown(m) for m in sent] == expected_messages(welcome)
+
+    # A button press arrives by webhook too.
+    answer = await web.reference.choose(key, welcome.replies[-1].prompt_id, 0)
+    assert answer is not None
+    response = await web.post(fake.press_update(user, sent[-1], buttons(sent[-1])[0]))
+    assert response.status_code == 200
+    sent = await fake.wait_sent(chat["id"], len(sent) + len(expected_messages(answer)))
+    assert [shown(m) for m in sent[-len(expected_messages(answer)):]] == expected_messages(answer)
+    assert len(fake.calls_of("answerCallbackQuery")) == 1
+
+
+async def test_the_response_does_not_wait_for_slow_sends(web: WebhookBot) -> None:
+    fake = web.fake
+    user = fake.user(3002)
+    chat = fake.private_chat(user)
+    fake.fail_next("sendMessage", status=429, retry_after=2)
+    started = time.monotonic()
+    response = await web.post(fake.text_update(chat, user, "hello"))
+    assert response.status_code == 200
+    assert time.monotonic() - started < 1.0
+    await fake.wait_sent(chat["id"], 1, timeout=10)
+    assert time.monotonic() - started >= 2.0
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong-secret", SECRET + "x", SECRET[:-1]])
+async def test_missing_or_wrong_secret_is_403(web: WebhookBot, secret: str | None) -> None:
+    fake = web.fake
+    user = fake.user(3003)
+    chat = fake.private_chat(user)
+    response = await web.post(fake.text_update(chat, user, "hello"), secret=secret)
+    assert response.status_code == 403
+    assert "Traceback" not in response.text
+    await asyncio.sleep(0.2)
+    assert fake.sent(chat["id"]) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"", b"\xff\xfe", b"[]", b"42", b'{"update_id": "7"}', b"{}", b'{"update_id": true}',
+     b'{"update_id": 5, "message": {"message_id": "x"}}'],
+)
+async def test_malformed_bodies_are_400(web: WebhookBot, body: bytes) -> None:
+    response = await web.client.post(
+        "/telegram", content=body, headers={SECRET_HEADER: SECRET, "content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert "Traceback" not in response.text and "Error" not in response.text
+
+
+async def test_oversized_bodies_are_413(web: WebhookBot) -> None:
+    big = json.dumps({"update_id": 1, "padding": "x" * MAX_BODY_BYTES}).encode()
+    response = await web.client.post("/telegram", content=big, headers={SECRET_HEADER: SECRET})
+    assert response.status_code == 413
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the streamed size counts
+        for _ in range(17):
+            yield b" " * 65536
+
+    response = await web.client.post("/telegram", content=chunks(), headers={SECRET_HEADER: SECRET})
+    assert response.status_code == 413
+    assert (await web.client.get("/healthz")).status_code == 200
+
+
+async def test_a_repeated_update_is_processed_once(web: WebhookBot) -> None:
+    fake = web.fake
+    user = fake.user(3004, language_code="en")
+    chat = fake.private_chat(user)
+    update = fake.text_update(chat, user, "how do I activate my card")
+    key = conversation_key(chat["id"], user["id"])
+    expected = await web.reference.handle(key, "how do I activate my card", language="en")
+    responses = await asyncio.gather(*(web.post(update) for _ in range(3)))
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert (await web.post(update)).status_code == 200
+    await fake.wait_sent(chat["id"], len(expected_messages(expected)))
+    await asyncio.sleep(0.3)
+    assert [shown(m) for m in fake.sent(chat["id"])] == expected_messages(expected)
+
+
+async def test_accepted_updates_are_processed_before_shutdown(fake: FakeTelegram) -> None:
+    user = fake.user(3005)
+    chat = fake.private_chat(user)
+    async with webhook_bot(fake) as web:
+        fake.fail_next("sendMessage", status=429, retry_after=1)
+        assert (await web.post(fake.text_update(chat, user, "hello"))).status_code == 200
+    assert len(fake.sent(chat["id"])) >= 1
+
+
+async def test_without_secret_or_url_nothing_is_checked_or_registered(fake: FakeTelegram) -> None:
+    async with webhook_bot(fake, telegram_webhook_url=None, telegram_webhook_secret=None) as web:
+        assert fake.calls_of("setWebhook") == []
+        user = fake.user(3006)
+        chat = fake.private_chat(user)
+        assert (await web.post(fake.text_update(chat, user, "hello"), secret=None)).status_code == 200
+        await fake.wait_sent(chat["id"], 1)
+
+
+def test_an_app_needs_a_channel() -> None:
+    with pytest.raises(ConfigurationError):
+        create_app(Settings(_env_file=None))  # type: ignore[call-arg]
+    with pytest.raises(ConfigurationError):
+        create_app(Settings(_env_file=None, telegram_bot_token="nonsense"))  # type: ignore[call-arg]
