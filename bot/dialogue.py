@@ -16,7 +16,7 @@ from datetime import date
 
 from bot import render
 from bot.knowledge import KnowledgeBase
-from bot.matcher import TIE_MARGIN, Match, Matcher
+from bot.matcher import TIE_CEILING, TIE_MARGIN, Match, Matcher
 from bot.messages import Language, Reply, Turn
 from bot.normalize import fold, normalize
 from bot.slots import extract
@@ -223,6 +223,7 @@ class Engine:
             and self.knowledge.intents[match.intent].domain
             and runner_up[0] in self._topics
             and match.confidence - runner_up[1] < TIE_MARGIN
+            and match.confidence < TIE_CEILING
         ):
             self._ask_which(context, [match.intent, runner_up[0]])
             return

@@ -30,8 +30,11 @@ from bot.normalize import NormalizedText, normalize, pinyin
 THRESHOLD = 0.2
 """Below this confidence a message is out of scope (tuned on the dev set, see README)."""
 
-TIE_MARGIN = 0.04
+TIE_MARGIN = 0.03
 """Two intents closer than this are a near tie: the dialogue asks which one was meant."""
+
+TIE_CEILING = 0.55
+"""A best score above this is clear enough to answer even when another intent is close."""
 
 _EXAMPLE_WEIGHT = 0.45
 """Blend of the best single example (precise) and the intent centroid (generalises)."""
