@@ -98,6 +98,6 @@ EXTRACTORS: dict[str, Callable[[str, date], SlotValue]] = {
 
 
 def extract(slot_type: str, text: str, today: date) -> SlotValue:
-    """Read a slot of ``slot_type`` from raw ``text`` (folded here: full-width, Traditional, case)."""
-    folded = fold(text).strip().strip("。.!！?？~～ ")
+    """Read a slot of ``slot_type`` from raw ``text`` (folded here: full-width, Traditional, case, ’ → ')."""
+    folded = fold(text).replace("\u2019", "'").strip().strip("。.!！?？~～ ")
     return EXTRACTORS[slot_type](folded, today)
