@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from telegram import (
+    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -50,7 +51,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.telegram_logging import configure_logging
+from bot.channels.telegram_logging import configure_logging, quiet_http_logs
 from bot.channels.telegram_text import (
     LONG_PROMPT_MARK,
     Span,
@@ -631,6 +632,7 @@ def build_application(
     Raises :class:`ConfigurationError` for a missing or malformed token.
     """
     token = bot_token(settings)
+    quiet_http_logs()
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -664,14 +666,35 @@ def build_application(
     return application
 
 
+async def check_token(settings: Settings) -> None:
+    """Ask Telegram who the token belongs to (getMe); :class:`ConfigurationError` when
+    Telegram rejects it, so that ``faqbot run`` says so in one line."""
+    token = bot_token(settings)
+    base_url = settings.telegram_base_url
+    bot = (
+        Bot(token, base_url=base_url, base_file_url=file_base_url(base_url))
+        if base_url
+        else Bot(token)
+    )
+    try:
+        async with bot:
+            pass
+    except InvalidToken:
+        raise ConfigurationError("Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)") from None
+
+
 def run_polling(settings: Settings) -> int:
     """``faqbot run``: serve Telegram by long polling until interrupted. Returns the exit code."""
     try:
         token = bot_token(settings)
         application = build_application(settings)
+        asyncio.run(check_token(settings))
     except ConfigurationError as exc:
         print(f"faqbot run: {exc}", file=sys.stderr)
         return 2
+    except NetworkError as exc:
+        print(f"faqbot run: cannot reach the Telegram Bot API ({type(exc).__name__})", file=sys.stderr)
+        return 1
     configure_logging(settings.faqbot_log_level, secrets=[token])
     try:
         application.run_polling(allowed_updates=ALLOWED_UPDATES)

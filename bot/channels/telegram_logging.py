@@ -39,13 +39,20 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+def quiet_http_logs() -> None:
+    """Keep ``httpx``/``httpcore`` request lines (which carry the bot token) out of INFO logs."""
+    for name in _NOISY_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     """Log to stderr at ``level`` (unless logging is already set up) and redact ``secrets``."""
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=level.upper(), format=LOG_FORMAT)
-    for name in _NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    quiet_http_logs()
     redactor = RedactingFilter(secrets)
     for handler in root.handlers:
         handler.filters = [f for f in handler.filters if not isinstance(f, RedactingFilter)]
