@@ -230,6 +230,17 @@ async def test_non_text_notice_follows_the_users_last_language() -> None:
         assert reply.content == h.engine.notice("non_text", language)
 
 
+async def test_numbers_and_zero_get_the_users_language_as_hint() -> None:
+    question = "How do I activate my social security card?"
+    reference = reference_engine()
+    language = (await reference.handle("ref", question)).language
+    expected = await reference.handle("ref", "0", language=language)
+    async with harness() as h:
+        await h.peer.text(USER, question)
+        reply = await h.peer.text(USER, "0")  # nothing was cut, so "0" goes to the engine
+        assert_shows(reply.content, expected, h.engine.inner)
+
+
 async def test_subscribe_gets_the_welcome() -> None:
     expected = await reference_engine().welcome("ref", "zh")
     async with harness() as h:
@@ -294,7 +305,7 @@ async def test_retried_subscribe_is_welcomed_once() -> None:
 
 
 async def test_retry_of_an_unfinished_message_answers_success_after_waiting() -> None:
-    async with harness(engine_options={"delay": 2.0}, engine_timeout=5.0, retry_wait=0.2) as h:
+    async with harness(engine_options={"delay": 0.8}, engine_timeout=5.0, retry_wait=0.2) as h:
         push = message_xml("text", USER, Content="社保卡怎么激活", msg_id=6_000_000_003)
         original = asyncio.ensure_future(h.peer.post(push))
         await asyncio.sleep(0.1)

@@ -380,13 +380,14 @@ class WeChatChannel:
             language = await self._language(message.from_user)
             return self._single_reply(message, self.engine.notice("non_text", language), language)
 
+        # The last turn's language: the hint for texts with no language of their own ("1").
+        language = await self._language(message.from_user)
         if text.strip() in CONTINUE_COMMANDS:
             rest = await self.store.recall(self._more_key(message.from_user))
             if rest:
-                language = await self._language(message.from_user)
                 return await self._send_part(message, rest, language)
 
-        turn = await self._within_deadline(lambda: self.engine.handle(key, text))
+        turn = await self._within_deadline(lambda: self.engine.handle(key, text, language=language))
         if turn is None:
             return SUCCESS
         await self.store.remember(self._language_key(message.from_user), turn.language, self.conversation_ttl)
