@@ -108,3 +108,29 @@ async def test_errors_are_logged_with_the_update_id_and_the_bot_keeps_serving(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "boom" not in logged and fake.token not in logged
     assert any(r.getMessage().startswith("send_retry") for r in caplog.records)
+
+
+class BrokenButtons:
+    """The real engine, except that choosing fails."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    async def choose(self, key: str, prompt_id: str, index: int) -> Turn | None:
+        raise RuntimeError("engine failure")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+
+async def test_a_failing_button_is_still_answered(fake: FakeTelegram, fast_retries: None) -> None:
+    async with polling_bot(fake, engine_type=BrokenButtons) as tg:
+        user = fake.user(4300, language_code="zh")
+        chat = fake.private_chat(user)
+        sent = await tg.send(fake.text_update(chat, user, "/start"))
+        data = sent[-1]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        await fake.enqueue(fake.press_update(user, sent[-1], data))
+        (call,) = await fake.wait_calls("answerCallbackQuery", 1)
+        assert "text" not in call.params
+        await tg.idle()
+        assert len(fake.sent(chat["id"])) == len(sent)

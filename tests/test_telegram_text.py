@@ -104,6 +104,7 @@ def test_good_token() -> None:
 def test_file_base_url() -> None:
     assert file_base_url("http://127.0.0.1:8081/bot") == "http://127.0.0.1:8081/file/bot"
     assert file_base_url("https://api.telegram.org/bot{token}/test") == "https://api.telegram.org/file/bot{token}/test"
+    assert file_base_url("https://bot.example.com/api/") == "https://bot.example.com/api/"
 
 
 def test_auto_answer_needs_a_confident_real_question() -> None:

@@ -19,6 +19,7 @@ Telegram side of it:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import sys
@@ -31,6 +32,7 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
     Message,
     MessageEntity,
     ReplyParameters,
@@ -120,8 +122,11 @@ def file_base_url(base_url: str) -> str:
     ``http://host:8081/bot`` → ``http://host:8081/file/bot`` (the Local Bot API Server and
     api.telegram.org layout); a URL with a ``{token}`` placeholder is treated the same way.
     """
-    head, sep, tail = base_url.rpartition("/bot")
-    return f"{head}/file/bot{tail}" if sep else base_url
+    if base_url.endswith("/bot"):
+        return base_url[: -len("/bot")] + "/file/bot"
+    if "/bot{token}" in base_url:
+        return base_url.replace("/bot{token}", "/file/bot{token}", 1)
+    return base_url
 
 
 @dataclass
@@ -512,22 +517,43 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def choice_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An inline button: select that choice of the pending question, as typing it would.
 
-    Always answers the callback query; a button of a question that is no longer open, or
-    pressed by a member other than the one asked, gets the ``stale_choice`` notice.
+    Always answers the callback query (even when something fails, so the button stops
+    spinning); a button of a question that is no longer open, or pressed by a member
+    other than the one asked, gets the ``stale_choice`` notice instead of an answer.
     """
     query = update.callback_query
     assert query is not None
+    answered = False
+
+    async def answer(text: str | None = None) -> None:
+        nonlocal answered
+        answered = True
+        await _with_retries(lambda: query.answer(text))
+
+    try:
+        await _select_choice(context, query.from_user, query.message, query.data, answer)
+    finally:
+        if not answered:
+            with contextlib.suppress(TelegramError):
+                await query.answer()
+
+
+async def _select_choice(
+    context: ContextTypes.DEFAULT_TYPE,
+    presser_user: User,
+    question: MaybeInaccessibleMessage | None,
+    data: str | None,
+    answer: Callable[..., Awaitable[None]],
+) -> None:
     services = _services(context)
-    question = query.message
-    chat_id = question.chat.id if question is not None else query.from_user.id
-    presser = conversation_key(chat_id, query.from_user.id)
-    language = await language_hint(services.store, presser, query.from_user)
+    chat_id = question.chat.id if question is not None else presser_user.id
+    presser = conversation_key(chat_id, presser_user.id)
 
     async def refuse() -> None:
-        notice = services.engine.notice("stale_choice", language)
-        await _with_retries(lambda: query.answer(notice))
+        language = await language_hint(services.store, presser, presser_user)
+        await answer(services.engine.notice("stale_choice", language))
 
-    parsed = parse_choice_data(query.data)
+    parsed = parse_choice_data(data)
     if parsed is None or question is None:
         await refuse()
         return
@@ -540,7 +566,7 @@ async def choice_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         if asker.from_user is None or asker.from_user.id != context.bot.id:
             owner = conversation_key(chat_id, _sender_id(asker))
     if owner is not None and owner != presser:
-        await refuse()
+        await refuse()  # someone else's question: their buttons stay
         return
 
     turn = await services.engine.choose(presser, prompt_id, index)
@@ -549,7 +575,7 @@ async def choice_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await _drop_keyboard(context, chat_id, question.message_id)
         return
     await remember_language(services.store, presser, turn)
-    await _with_retries(lambda: query.answer())
+    await answer()
     await _drop_keyboard(context, chat_id, question.message_id)
     if isinstance(question, Message) and not _is_private(question):
         thread = question.message_thread_id if question.is_topic_message else None
