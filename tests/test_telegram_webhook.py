@@ -204,3 +204,12 @@ def test_an_app_needs_a_channel() -> None:
         create_app(Settings(_env_file=None))  # type: ignore[call-arg]
     with pytest.raises(ConfigurationError):
         create_app(Settings(_env_file=None, telegram_bot_token="nonsense"))  # type: ignore[call-arg]
+
+
+async def test_wechat_routes_are_mounted_on_the_same_app(fake: FakeTelegram) -> None:
+    async with webhook_bot(fake, wechat_token="faqbotWeChatToken1") as web:
+        health = await web.client.get("/healthz")
+        assert health.json()["channels"] == ["telegram", "wechat"]
+        unsigned = await web.client.get("/wechat", params={"echostr": "1"})
+        assert unsigned.status_code in (400, 403)
+        assert (await web.client.get("/nowhere")).status_code == 404
