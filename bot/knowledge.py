@@ -149,22 +149,28 @@ class KnowledgeBase:
 
 
 def _line_of(node: yaml.Node | None, path: Iterable[Any]) -> int:
-    """1-based line of the YAML node at ``path`` (or of its deepest existing ancestor)."""
+    """1-based line of the YAML entry at ``path`` (or of its deepest existing ancestor).
+
+    For a mapping entry this is the line of its key, which is where a reader looks even
+    when the value is a block starting on the next line.
+    """
     if node is None:
         return 1
+    line = node.start_mark.line
     for key in path:
         child: yaml.Node | None = None
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 if str(key_node.value) == str(key):
-                    child = value_node
+                    child, line = value_node, key_node.start_mark.line
                     break
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             child = node.value[key]
+            line = child.start_mark.line
         if child is None:
             break
         node = child
-    return node.start_mark.line + 1
+    return line + 1
 
 
 @dataclass

@@ -58,7 +58,9 @@ _LATIN_TAIL = re.compile(r"[a-z0-9']+$")
 _CONCEPT_REPEAT = 2
 """A concept counts like a word used this many times: concepts carry the meaning."""
 
-_TYPO_CUTOFF = 80.0
+_TYPO_CUTOFF = 85.0
+"""rapidfuzz ratio a word needs to be read as a known one: one slip in a short word, two in a long
+one (secuirty → security), but not think → thank."""
 _STOPWORDS = frozenset(
     "a an the i me my to of is are am be been it its do does did and or in on at this that "
     "you your please so just im i'm i've ive would could should will".split()
