@@ -241,13 +241,8 @@ def load_knowledge(root: Path) -> KnowledgeBase:
             lexicon.update(concepts.lexicon if concepts else {})
             continue
         spec = document and _validate(IntentSpec, document, problems)
-        if spec is None:
-            continue
-        if spec.intent in intents:
-            problems.append(f"{document.where('intent')}: intent {spec.intent!r} also defined in {intent_docs[spec.intent].path}")
-            continue
-        intents[spec.intent] = spec
-        intent_docs[spec.intent] = document
+        if spec is not None:
+            _register(spec, document, intents, intent_docs, "intent", problems)
 
     for path in _yaml_files(root / "responses", problems):
         document = _read_yaml(path, problems)
@@ -265,13 +260,8 @@ def load_knowledge(root: Path) -> KnowledgeBase:
                             problems.append(f"{document.where('system', name)}: system text {name!r} has no {language!r}")
             continue
         spec = _validate(ResponseSpec, document, problems)
-        if spec is None:
-            continue
-        if spec.intent in responses:
-            problems.append(f"{document.where('intent')}: responses for {spec.intent!r} also in {response_docs[spec.intent].path}")
-            continue
-        responses[spec.intent] = spec
-        response_docs[spec.intent] = document
+        if spec is not None:
+            _register(spec, document, responses, response_docs, "responses", problems)
 
     for name in SYSTEM_TEXTS:
         if name not in system:
@@ -302,6 +292,15 @@ def load_knowledge(root: Path) -> KnowledgeBase:
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase(intents=intents, responses=responses, system=system, examples=examples, lexicon=lexicon, topics=tuple(topics))
+
+
+def _register(spec: Any, document: _Document, specs: dict[str, Any], documents: dict[str, _Document], what: str, problems: list[str]) -> None:
+    """Keep ``spec`` under its intent id, refusing a second file for the same intent."""
+    if spec.intent in specs:
+        problems.append(f"{document.where('intent')}: {what} for {spec.intent!r} also in {documents[spec.intent].path}")
+        return
+    specs[spec.intent] = spec
+    documents[spec.intent] = document
 
 
 def _check_responses(intent: IntentSpec, response: ResponseSpec, document: _Document) -> list[str]:
