@@ -19,6 +19,7 @@ import hmac
 import json
 import logging
 import re
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import Update
 from telegram.ext import Application
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.channels.telegram import (
     ALLOWED_UPDATES,
@@ -251,6 +253,22 @@ async def _preflight(settings: Settings) -> None:
         await store.close()
 
 
+class NoDelayH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with Nagle's algorithm off on every connection.
+
+    With ``--workers N`` uvicorn binds the listening socket itself without
+    ``IPPROTO_TCP``, so asyncio leaves ``TCP_NODELAY`` unset on accepted connections and
+    each keep-alive response waits ~40 ms for the client's delayed ACK
+    (https://github.com/Kludex/uvicorn/issues/3149).
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
+
+
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080, workers: int = 1) -> int:
     """``faqbot serve``: run the app under uvicorn until interrupted. Returns the exit code."""
     import uvicorn
@@ -267,8 +285,10 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080, work
             logger.warning("several workers with an in-memory state store do not share state")
         uvicorn.run(
             "bot.web:app_from_env", factory=True, host=host, port=port, workers=workers,
-            proxy_headers=True, log_config=None,
+            proxy_headers=True, log_config=None, http=NoDelayH11Protocol,
         )
     else:
-        uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True, log_config=None)
+        uvicorn.run(
+            create_app(settings), host=host, port=port, proxy_headers=True, log_config=None, http=NoDelayH11Protocol
+        )
     return 0
