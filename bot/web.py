@@ -275,14 +275,16 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080, work
 
     try:
         check_settings(settings)
+        if workers > 1 and not settings.faqbot_state_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigurationError(
+                "--workers N needs FAQBOT_STATE_URL=redis://…: SQLite and memory state is not shared between processes"
+            )
         asyncio.run(_preflight(settings))
     except ConfigurationError as exc:
         print(f"faqbot serve: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.faqbot_log_level, _secrets(settings))
     if workers > 1:
-        if settings.faqbot_state_url.startswith("memory"):
-            logger.warning("several workers with an in-memory state store do not share state")
         uvicorn.run(
             "bot.web:app_from_env", factory=True, host=host, port=port, workers=workers,
             proxy_headers=True, log_config=None, http=NoDelayH11Protocol,

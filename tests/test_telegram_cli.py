@@ -115,11 +115,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def test_serve_with_two_workers(tmp_path: Path, fake: FakeTelegram) -> None:
+async def test_serve_refuses_several_workers_without_a_shared_store(tmp_path: Path, fake: FakeTelegram) -> None:
+    process = await start(
+        tmp_path, "serve", "--port", str(free_port()), "--workers", "2",
+        TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BASE_URL=fake.base_url, FAQBOT_STATE_URL="sqlite:///state.db",
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert len(err.decode().strip().splitlines()) == 1 and "redis" in err.decode()
+    assert b"Traceback" not in err
+
+
+async def test_serve_with_two_workers(tmp_path: Path, fake: FakeTelegram, redis_url: str) -> None:
     port = free_port()
     secret = "two-workers-secret"
     process = await start(
-        tmp_path, "serve", "--port", str(port), "--workers", "2",
+        tmp_path, "serve", "--port", str(port), "--workers", "2", FAQBOT_STATE_URL=redis_url,
         TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BASE_URL=fake.base_url,
         TELEGRAM_WEBHOOK_URL="https://faq.example.com/telegram", TELEGRAM_WEBHOOK_SECRET=secret,
     )
