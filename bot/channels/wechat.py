@@ -2,7 +2,7 @@
 
 ``GET /wechat`` answers WeChat's server verification; ``POST /wechat`` receives user
 messages and events and answers each with a passive reply (or ``success`` when no reply
-is due). Plaintext, compatible and safe (AES) modes are supported; see ``docs/wechat.md``.
+is due). Plaintext, compatible and safe (AES) modes are supported; see the README, "Deployment: WeChat Official Account".
 
 The channel holds no answer text: it hands text to the :class:`~bot.dialogue.Engine`,
 numbers the choices of what comes back, and takes its fixed notices from the engine.
