@@ -26,6 +26,7 @@ _HAN_RUN = re.compile(f"[{_HAN}]+")
 _LATIN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*|\d+")
 _NOT_TEXT = re.compile(f"[^{_HAN}a-z0-9'\\s]+")
 _SPACES = re.compile(r"\s+")
+_CLITIC = re.compile(r"'(?:d|ll|m|re|ve|s)$")
 
 _to_simplified = opencc.OpenCC("t2s")
 
@@ -49,8 +50,12 @@ class NormalizedText:
 
     @property
     def words(self) -> list[str]:
-        """Latin-script words and numbers, in order (apostrophes removed)."""
-        return [word.replace("'", "") for word in _LATIN_WORD.findall(self.text)]
+        """Latin-script words and numbers, in order.
+
+        Clitics are dropped ("I'd" is "i", not the "id" of an ID card; "mother's" is
+        "mother") and other apostrophes removed ("can't" → "cant").
+        """
+        return [_CLITIC.sub("", word).replace("'", "") for word in _LATIN_WORD.findall(self.text)]
 
 
 def fold(text: str) -> str:
