@@ -13,6 +13,7 @@ Examples of the reserved ``out_of_scope`` intent catch the close calls that rema
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter, defaultdict
@@ -54,6 +55,9 @@ _OBJECT_WORDS = ("card", "cards", "account", "accounts")
 _OBJECT_CHARACTERS = ("卡", "账户", "帐户")
 
 _LATIN_TAIL = re.compile(r"[a-z0-9']+$")
+
+_SHORTLIST = 12
+"""Intents (nearest centroids first) whose examples are compared one by one."""
 
 _CONCEPT_REPEAT = 2
 """A concept counts like a word used this many times: concepts carry the meaning."""
@@ -123,14 +127,15 @@ class Matcher:
         self._unknown_weight = _UNKNOWN_WEIGHT
         self._known_units = set(self._idf) | {unit for text in lexicon_texts for unit in self._units(text)}
 
-        self._intent_of: list[str] = [example.intent for example in examples]
-        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        # unit → intent → [(example index, weight)]: examples are scored only for the
+        # intents whose centroid is close, so a large knowledge base stays fast.
+        postings: dict[str, dict[str, list[tuple[int, float]]]] = defaultdict(lambda: defaultdict(list))
         centroids: dict[str, Counter[str]] = defaultdict(Counter)
-        for index, bag in enumerate(bags):
-            intent = self._intent_of[index]
+        for index, (example, bag) in enumerate(zip(examples, bags)):
             for unit, weight in self._vector(bag).items():
-                self._postings[unit].append((index, weight))
-                centroids[intent][unit] += weight
+                postings[unit][example.intent].append((index, weight))
+                centroids[example.intent][unit] += weight
+        self._postings = {unit: dict(by_intent) for unit, by_intent in postings.items()}
         self._intents = list(centroids)
         self._centroid_postings: dict[str, list[tuple[str, float]]] = defaultdict(list)
         for intent, vector in centroids.items():
@@ -212,19 +217,22 @@ class Matcher:
         if not query or self._names_foreign_object(normalized, units):
             return Match(None, 0.0, normalized.language, ())
 
-        best_example: dict[str, float] = defaultdict(float)
-        example_scores: dict[int, float] = defaultdict(float)
-        for unit, weight in query.items():
-            for index, example_weight in self._postings.get(unit, ()):
-                example_scores[index] += weight * example_weight
-        for index, score in example_scores.items():
-            intent = self._intent_of[index]
-            best_example[intent] = max(best_example[intent], score)
-
         centroid_scores: dict[str, float] = defaultdict(float)
         for unit, weight in query.items():
             for intent, centroid_weight in self._centroid_postings.get(unit, ()):
                 centroid_scores[intent] += weight * centroid_weight
+        shortlist = heapq.nlargest(_SHORTLIST, centroid_scores, key=centroid_scores.__getitem__)
+
+        candidates = {*shortlist, OUT_OF_SCOPE}
+        example_scores: dict[tuple[str, int], float] = defaultdict(float)
+        for unit, weight in query.items():
+            for intent, examples in self._postings.get(unit, {}).items():
+                if intent in candidates:
+                    for index, example_weight in examples:
+                        example_scores[intent, index] += weight * example_weight
+        best_example: dict[str, float] = defaultdict(float)
+        for (intent, _), score in example_scores.items():
+            best_example[intent] = max(best_example[intent], score)
 
         coverage = self._coverage(units) ** _COVERAGE_POWER
         anchored = any(f"c:{concept}" in units for concept in _ANCHOR_CONCEPTS)
