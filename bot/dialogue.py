@@ -57,9 +57,7 @@ class Engine:
     ) -> None:
         self.knowledge = knowledge
         self.store = store
-        self.matcher = Matcher(
-            knowledge.examples, knowledge.lexicon, [name for name, spec in knowledge.intents.items() if not spec.domain]
-        )
+        self.matcher = Matcher.from_knowledge(knowledge)
         self._today = today
         self._idle_seconds = idle_seconds
         self._topics = list(knowledge.topics)

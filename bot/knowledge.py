@@ -70,6 +70,10 @@ class IntentSpec(_Strict):
 
     intent: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     domain: bool = Field(True, description="domain answers end with the legal footer")
+    anchors: list[str] = Field(
+        default_factory=list,
+        description="lexicon concepts that tie a message to this intent even when it names neither the card nor activation",
+    )
     examples: dict[Language, list[str]]
     slots: list[SlotSpec] = Field(default_factory=list)
 
@@ -287,6 +291,11 @@ def load_knowledge(root: Path) -> KnowledgeBase:
         if name not in intents or not intents[name].domain:
             problems.append(f"{topics_where}: topic {name!r} is not a domain intent")
     topics += [name for name, spec in intents.items() if spec.domain and name not in topics and name != OUT_OF_SCOPE]
+
+    for name, spec in intents.items():
+        for concept in spec.anchors:
+            if concept not in lexicon:
+                problems.append(f"{intent_docs[name].where('anchors')}: anchor {concept!r} is not a concept of the lexicon")
 
     examples = _collect_examples(intents, intent_docs, problems)
     if problems:

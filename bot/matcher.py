@@ -24,7 +24,7 @@ from functools import lru_cache
 import snowballstemmer
 from rapidfuzz import fuzz, process
 
-from bot.knowledge import OUT_OF_SCOPE, Example
+from bot.knowledge import OUT_OF_SCOPE, Example, KnowledgeBase
 from bot.messages import Language
 from bot.normalize import NormalizedText, normalize, pinyin
 
@@ -47,7 +47,11 @@ _COVERAGE_POWER = 0.25
 """How hard unknown words pull the score down (0: not at all)."""
 
 _DOMAIN_CONCEPT = "social_security"
+_ACTIVATION_CONCEPT = "activate"
+_ACTIVATE_VERBS = frozenset({"activate", "activating", "enable", "unlock"})
 _FOREIGN_CONCEPT = "other_things"
+_OTHER_TOPIC_CONCEPT = "other_topics"
+_DETERMINERS = frozenset("my the a an your his her their our this that new".split())
 _ANCHOR_CONCEPTS = ("social_security", "card", "activate")
 _UNANCHORED_FACTOR = 0.75
 """A domain answer to a message that names neither the card nor activation needs more evidence."""
@@ -62,9 +66,9 @@ _SHORTLIST = 12
 _CONCEPT_REPEAT = 2
 """A concept counts like a word used this many times: concepts carry the meaning."""
 
-_TYPO_CUTOFF = 85.0
+_TYPO_CUTOFF = 82.0
 """rapidfuzz ratio a word needs to be read as a known one: one slip in a short word, two in a long
-one (secuirty → security), but not think → thank."""
+one (secuirty → security, socail → social), but not think → thank."""
 _STOPWORDS = frozenset(
     "a an the i me my to of is are am be been it its do does did and or in on at this that "
     "you your please so just im i'm i've ive would could should will".split()
@@ -102,9 +106,17 @@ def _pairs(tokens: Sequence[str]) -> list[str]:
 class Matcher:
     """TF-IDF nearest-example and nearest-intent scoring over fuzzy-corrected units."""
 
-    def __init__(self, examples: Sequence[Example], lexicon: Lexicon | None = None, small_talk: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        examples: Sequence[Example],
+        lexicon: Lexicon | None = None,
+        small_talk: Collection[str] = (),
+        anchors: Mapping[str, Collection[str]] | None = None,
+    ) -> None:
+        """``small_talk`` intents need no anchor; ``anchors`` adds concepts that anchor one intent."""
         lexicon = lexicon or {}
         self._small_talk = frozenset(small_talk) | {OUT_OF_SCOPE}
+        self._anchors = {intent: frozenset(f"c:{c}" for c in concepts) for intent, concepts in (anchors or {}).items()}
         self._vocabulary: set[str] = {
             word
             for text in [example.text for example in examples] + [t for c in lexicon.values() for ts in c.values() for t in ts]
@@ -141,6 +153,16 @@ class Matcher:
         for intent, vector in centroids.items():
             for unit, weight in _unit_length(vector).items():
                 self._centroid_postings[unit].append((intent, weight))
+
+    @classmethod
+    def from_knowledge(cls, knowledge: KnowledgeBase) -> Matcher:
+        """The matcher for a loaded knowledge base."""
+        return cls(
+            knowledge.examples,
+            knowledge.lexicon,
+            small_talk=[name for name, spec in knowledge.intents.items() if not spec.domain],
+            anchors={name: spec.anchors for name, spec in knowledge.intents.items() if spec.anchors},
+        )
 
     # -- units -------------------------------------------------------------------------
 
@@ -191,8 +213,12 @@ class Matcher:
         ones; anything else names another object, unless the message also says 社保 /
         social security outright.
         """
+        if f"c:{_OTHER_TOPIC_CONCEPT}" in units and f"c:{_ACTIVATION_CONCEPT}" not in units:
+            return True  # 社保卡丢了怎么补办: social insurance, but not activation
         if f"c:{_DOMAIN_CONCEPT}" in units:
             return False
+        if self._activates_unknown_thing(text):
+            return True
         modifiers = _object_modifiers([text])
         if f"c:{_FOREIGN_CONCEPT}" in units:
             return not modifiers & self._domain_modifiers  # "a passport to activate *the* card" is about the card
@@ -201,12 +227,20 @@ class Matcher:
             for modifier in modifiers - self._domain_modifiers
         )
 
-    def _is_known(self, modifier: str) -> bool:
-        if modifier.endswith("'s"):  # "my mother's card" is still the card
+    def _activates_unknown_thing(self, text: NormalizedText) -> bool:
+        """"activate my gym membership": the thing activated is a word no example knows."""
+        words = text.words
+        return any(
+            word in _ACTIVATE_VERBS and determiner in _DETERMINERS and not self._is_known(thing)
+            for word, determiner, thing in zip(words, words[1:], words[2:])
+        )
+
+    def _is_known(self, word: str) -> bool:
+        if word.endswith("'s"):  # "my mother's card" is still the card
             return True
-        if len(modifier) == 1 and not modifier.isascii():
-            return modifier in self._known_characters
-        return modifier.replace("'", "") in self._vocabulary
+        if len(word) == 1 and not word.isascii():
+            return word in self._known_characters
+        return self._correct(word.replace("'", "")) in self._vocabulary
     # -- scoring -----------------------------------------------------------------------
 
     def match(self, text: str | NormalizedText) -> Match:
@@ -235,11 +269,13 @@ class Matcher:
             best_example[intent] = max(best_example[intent], score)
 
         coverage = self._coverage(units) ** _COVERAGE_POWER
-        anchored = any(f"c:{concept}" in units for concept in _ANCHOR_CONCEPTS)
+        present = set(units)
+        anchored = any(f"c:{concept}" in present for concept in _ANCHOR_CONCEPTS)
         scores: dict[str, float] = {}
         for intent in self._intents:
             blended = _EXAMPLE_WEIGHT * best_example.get(intent, 0.0) + (1 - _EXAMPLE_WEIGHT) * centroid_scores.get(intent, 0.0)
-            scores[intent] = blended * coverage * (1.0 if anchored or intent in self._small_talk else _UNANCHORED_FACTOR)
+            tied = anchored or intent in self._small_talk or not self._anchors.get(intent, frozenset()).isdisjoint(present)
+            scores[intent] = blended * coverage * (1.0 if tied else _UNANCHORED_FACTOR)
 
         ranking = tuple(sorted(((i, round(s, 4)) for i, s in scores.items() if i != OUT_OF_SCOPE), key=lambda item: -item[1]))
         best_intent, best_score = max(scores.items(), key=lambda item: item[1])
@@ -312,8 +348,12 @@ def _object_modifiers(texts: Sequence[NormalizedText]) -> set[str]:
     """What stands right before each card/account word: a word, or a Chinese character."""
     modifiers: set[str] = set()
     for text in texts:
-        tokens = text.text.split(" ")
-        modifiers.update(before for before, word in zip(tokens, tokens[1:]) if word in _OBJECT_WORDS)
+        tokens = ["", *text.text.split(" ")]
+        modifiers.update(
+            before
+            for previous, before, word in zip(tokens, tokens[1:], tokens[2:])
+            if word in _OBJECT_WORDS and (previous in _DETERMINERS or previous == "")
+        )
         for noun in _OBJECT_CHARACTERS:
             for start in (i for i in range(1, len(text.text)) if text.text.startswith(noun, i)):
                 before = text.text[start - 1]

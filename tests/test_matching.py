@@ -238,3 +238,33 @@ def test_classify_of_nothing_in_particular(engine: Engine) -> None:
     assert result["intent"] is None
     assert result["slots"] == {}
     assert result["language"] in ("zh", "en")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "社保卡丢了怎么补办",  # another social-insurance matter, though it names 社保卡
+        "I lost my social security card, how do I get a replacement?",
+        "养老金每个月能领多少",
+        "how do I activate my gym membership",  # "activate my <unknown thing>"
+        "please enable the karaoke mode",
+    ],
+)
+def test_other_matters_and_unknown_things_fall_back(matcher: Matcher, text: str) -> None:
+    assert matcher.match(text).intent is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("what law is this based on", "legal_basis"),  # anchored by its own concept
+        ("do the rules differ from region to region", "contact"),
+        ("I'm lost", "help"),  # "lost" alone is not a lost card
+    ],
+)
+def test_anchors_and_activation_keep_questions_in_scope(matcher: Matcher, text: str, intent: str) -> None:
+    assert matcher.match(text).intent == intent
+
+
+def test_another_matter_that_speaks_of_activation_stays_in_scope(matcher: Matcher) -> None:
+    assert matcher.match("社保卡丢了，还没激活，怎么办").intent is not None
