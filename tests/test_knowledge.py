@@ -334,3 +334,8 @@ def test_commands_name_file_and_line_and_exit_2(kb_dir: Path, args: tuple[str, .
     assert f"{path}:{line_of(path, 'broken')}:" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""  # chat did not start
+
+
+def test_anchor_that_is_not_a_lexicon_concept(kb_dir: Path) -> None:
+    path = write(kb_dir / "intents" / "thanks.yaml", THANKS_INTENT.replace("domain: false\n", "domain: false\nanchors: [gratitude]\n"))
+    problem_at(problems_of(kb_dir), path, line_of(path, "anchors:"), "anchor 'gratitude'")
