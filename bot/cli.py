@@ -22,8 +22,15 @@ from bot.settings import Settings
 EXIT_USAGE = 2
 
 
-def _today(value: str | None) -> Callable[[], date]:
-    fixed = date.fromisoformat(value) if value else None
+def _iso_date(value: str) -> date:
+    """argparse type for ``--today``: a clear usage error instead of a traceback."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in the form YYYY-MM-DD: {value!r}") from None
+
+
+def _today(fixed: date | None) -> Callable[[], date]:
     return (lambda: fixed) if fixed else date.today
 
 
@@ -122,18 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="chat in the terminal (no token, no network)")
     chat.add_argument("--json", action="store_true", help="one JSON object per input line")
-    chat.add_argument("--today", metavar="YYYY-MM-DD", help="fix today's date (for deadlines)")
+    chat.add_argument("--today", metavar="YYYY-MM-DD", type=_iso_date, help="fix today's date (for deadlines)")
     chat.set_defaults(func=_chat)
 
     classify = commands.add_parser("classify", help="print intent, confidence, language and slots per line")
     classify.add_argument("text", nargs="*", help="messages (default: read lines from standard input)")
-    classify.add_argument("--today", metavar="YYYY-MM-DD", help="fix today's date (for relative dates)")
+    classify.add_argument("--today", metavar="YYYY-MM-DD", type=_iso_date, help="fix today's date (for relative dates)")
     classify.set_defaults(func=_classify)
 
     evaluate = commands.add_parser("eval", help="measure accuracy on a labelled JSONL file")
     evaluate.add_argument("file", help="JSONL with text, intents, lang and optional slots")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
-    evaluate.add_argument("--today", metavar="YYYY-MM-DD", help="fix today's date (for relative dates)")
+    evaluate.add_argument("--today", metavar="YYYY-MM-DD", type=_iso_date, help="fix today's date (for relative dates)")
     evaluate.set_defaults(func=_eval)
 
     check = commands.add_parser("check", help="validate intents/ and responses/")

@@ -45,6 +45,12 @@ _RELATIVE = {
     "last month": relativedelta(months=-1), "上个月": relativedelta(months=-1), "上月": relativedelta(months=-1),
     "last year": relativedelta(years=-1), "去年": relativedelta(years=-1),
 }
+_RELATIVE_PHRASE = re.compile("|".join(sorted(map(re.escape, _RELATIVE), key=len, reverse=True)))
+"""The first relative phrase in the text (longest alternative first: 'day before yesterday')."""
+_TODAY = frozenset({"today", "今天", "今日"})
+_RECEIPT = re.compile(r"领|拿到|收到|到手|寄到|received|got|arrived|picked up|collected")
+"""'Today' is the day the card was received only next to such a verb ('今天刚领的'),
+or as a whole answer; in '今天还能激活吗' it is just now."""
 _UNITS = {"天": "days", "日": "days", "周": "weeks", "星期": "weeks", "礼拜": "weeks", "月": "months", "年": "years",
           "day": "days", "week": "weeks", "month": "months", "year": "years"}
 
@@ -106,8 +112,9 @@ def parse_date(text: str, today: date) -> date | None:
                 return _ago(_number(match.group(1)), _UNITS[match.group(2)], today)
             except ValueError:
                 return None
-    for phrase in sorted(_RELATIVE, key=len, reverse=True):
-        if phrase in text:
+    if relative := _RELATIVE_PHRASE.search(text):
+        phrase = relative.group()
+        if phrase not in _TODAY or _RECEIPT.search(text) or len(text) <= len(phrase) + 4:
             return today + _RELATIVE[phrase]
     if match := _SLASH_MONTH_DAY.search(text):
         return _most_recent(int(match.group(1)), int(match.group(2)), today)

@@ -195,6 +195,7 @@ class Engine:
             return True
         pending.reasks += 1
         prompt = self.knowledge.responses[pending.intent].prompts[pending.slot][context.language]
+        pending.choices = list(prompt.choices)  # the hint may be in the other language now
         context.intent = pending.intent
         context.replies.append(Reply(prompt.hint, tuple(prompt.choices), pending.prompt_id))
         return True

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
 
 from bot.dialogue import Engine
 
 NONE = "none"
+
+
+class _Row(BaseModel):
+    """One labelled line: the format of ``shared/eval/dev.jsonl``."""
+
+    text: str
+    intents: list[str] = Field(min_length=1)
+    lang: Literal["zh", "en"] = "zh"
+    slots: dict[str, bool | str] | None = None
 
 
 @dataclass
@@ -74,10 +84,12 @@ def evaluate(engine: Engine, path: Path) -> Report:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            text, acceptable, language = row["text"], list(row["intents"]), row.get("lang", "zh")
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{path}:{number}: not an evaluation line ({error})") from None
+            row = _Row.model_validate_json(line)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "line"
+            raise ValueError(f"{path}:{number}: not an evaluation line ({where}: {first['msg']})") from None
+        text, acceptable, language = row.text, row.intents, row.lang
         result = engine.classify(text)
         got = result["intent"] or NONE
         ok = got in acceptable
@@ -88,13 +100,13 @@ def evaluate(engine: Engine, path: Path) -> Report:
         report.expected[expected] += 1
         report.predicted[got] += 1
         report.correct[got] += ok
-        if "slots" in row:
-            report.slots.add(ok and all(result["slots"].get(k) == v for k, v in row["slots"].items()))
+        if row.slots is not None:
+            report.slots.add(ok and all(result["slots"].get(k) == v for k, v in row.slots.items()))
         if not ok:
             report.confusions[(expected, got)] += 1
             report.misses.append({"line": number, "text": text, "expected": acceptable, "got": got, "confidence": result["confidence"]})
-        elif "slots" in row and any(result["slots"].get(k) != v for k, v in row["slots"].items()):
-            report.misses.append({"line": number, "text": text, "expected_slots": row["slots"], "got_slots": result["slots"]})
+        elif row.slots is not None and any(result["slots"].get(k) != v for k, v in row.slots.items()):
+            report.misses.append({"line": number, "text": text, "expected_slots": row.slots, "got_slots": result["slots"]})
     return report
 
 

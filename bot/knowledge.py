@@ -31,6 +31,9 @@ DERIVED_VARIABLES: dict[str, tuple[str, ...]] = {
     "date": ("half_year_date", "day300_date", "deadline_status", "today"),
 }
 
+DEADLINE_STATUSES = ("open", "half_year_passed", "both_passed")
+"""Values of ``{deadline_status}``: which of the two deadlines the source gives have passed."""
+
 SYSTEM_TEXTS = (
     "fallback",
     "legal_footer",
@@ -316,8 +319,12 @@ def _check_responses(intent: IntentSpec, response: ResponseSpec, document: _Docu
     """Every language answered and labelled, every slot prompted, every placeholder known."""
     problems: list[str] = []
     variables = {slot.name for slot in intent.slots}
+    condition_values: dict[str, list[object]] = {}
     for slot in intent.slots:
         variables.update(DERIVED_VARIABLES[slot.type])
+        condition_values[slot.name] = [value for value in slot.values if value is not None]
+        if slot.type == "date":
+            condition_values["deadline_status"] = list(DEADLINE_STATUSES)
     for language in LANGUAGES:
         if language not in response.label:
             problems.append(f"{document.where('label')}: no {language!r} label")
@@ -335,6 +342,13 @@ def _check_responses(intent: IntentSpec, response: ResponseSpec, document: _Docu
                 placeholders = set()
             for name in sorted((placeholders | set(variant.when)) - variables):
                 problems.append(f"{document.where('answers', language, index)}: unknown variable {{{name}}} (known: {', '.join(sorted(variables)) or 'none'})")
+            for name, expected in variant.when.items():
+                possible = condition_values.get(name)
+                if possible is not None and expected not in possible:
+                    problems.append(
+                        f"{document.where('answers', language, index, 'when', name)}: {name} is never {expected!r} "
+                        f"(it can be {', '.join(map(repr, possible))}), so this answer could never be given"
+                    )
     for slot in intent.slots:
         prompts = response.prompts.get(slot.name)
         if prompts is None:

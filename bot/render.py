@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 from bot.dates import deadlines
-from bot.knowledge import KnowledgeBase, Variant
+from bot.knowledge import DEADLINE_STATUSES, KnowledgeBase, Variant
 from bot.messages import Language
 
 
 def variables(knowledge: KnowledgeBase, intent: str, slots: dict[str, bool | str | None], today: date) -> dict[str, object]:
-    """Template variables: the filled slots plus what follows from them (deadline dates)."""
+    """Template variables: the filled slots plus what follows from them (deadline dates).
+
+    A deadline date is the last day to activate: it has passed only once today is later.
+    """
     values: dict[str, object] = {name: value for name, value in slots.items() if value is not None}
     for slot in knowledge.intents[intent].slots:
         received = values.get(slot.name) if slot.type == "date" else None
@@ -20,7 +23,7 @@ def variables(knowledge: KnowledgeBase, intent: str, slots: dict[str, bool | str
                 half_year_date=half_year.isoformat(),
                 day300_date=day300.isoformat(),
                 today=today.isoformat(),
-                deadline_status="both_passed" if day300 < today else "half_year_passed" if half_year < today else "open",
+                deadline_status=DEADLINE_STATUSES[(half_year < today) + (day300 < today)],
             )
     return values
 

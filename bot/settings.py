@@ -15,9 +15,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    """All knobs of a deployment; defaults suit a local run."""
+    """All knobs of a deployment; defaults suit a local run.
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    An empty variable (``TELEGRAM_BOT_TOKEN=`` as in ``.env.example``) counts as unset.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     # Knowledge base
     faqbot_kb_dir: Path = Field(default=PROJECT_ROOT, description="folder holding intents/ and responses/")

@@ -283,3 +283,29 @@ def test_role_function_on_folded_text() -> None:
 @pytest.mark.parametrize("text", ["", " ", "。", "😀", "1", "\x00"])
 def test_extractors_say_nothing_about_nothing(slot_type: str, text: str) -> None:
     assert extract(slot_type, text, TODAY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("去年的卡今天还能激活吗", date(2025, 11, 25)),  # the first relative phrase, not 'today'
+        ("今天还能激活吗", None),  # 'today' is now, not the day the card came
+        ("我今天刚领的卡", date(2026, 11, 25)),
+        ("昨天领的，今天能激活吗", date(2026, 11, 24)),
+        ("today", date(2026, 11, 25)),
+    ],
+)
+def test_relative_words_read_as_the_receipt_day_only_when_they_are(text: str, expected: date | None) -> None:
+    assert parse_date(text, date(2026, 11, 25)) == expected
+
+
+def test_a_deadline_day_itself_has_not_passed() -> None:
+    from bot.knowledge import load_knowledge
+    from bot.render import variables
+    from bot.settings import PROJECT_ROOT
+
+    knowledge = load_knowledge(PROJECT_ROOT)
+    on_the_day = variables(knowledge, "deadline", {"received_date": "2026-05-25"}, date(2026, 11, 25))
+    assert on_the_day["half_year_date"] == "2026-11-25" and on_the_day["deadline_status"] == "open"
+    day_after = variables(knowledge, "deadline", {"received_date": "2026-05-24"}, date(2026, 11, 25))
+    assert day_after["deadline_status"] == "half_year_passed"

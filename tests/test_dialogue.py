@@ -597,3 +597,22 @@ async def test_turn_json_contract(engine: Engine) -> None:
     assert record["user"] == WHERE["en"]
     assert record["awaiting"] == "financial_account"
     assert record["replies"] == [{"text": turn.replies[0].text, "choices": list(turn.replies[0].choices)}]
+
+
+async def test_a_reask_in_the_other_language_accepts_its_own_choices() -> None:
+    from bot.state import MemoryStore
+
+    engine = build_engine(Settings(), MemoryStore(), today=lambda: date(2026, 11, 25))
+    first = await engine.handle("switch", "激活期限")
+    assert first.awaiting == "received_date"
+    hint = await engine.handle("switch", "hmm what")
+    assert hint.language == "en" and hint.awaiting == "received_date"
+    done = await engine.handle("switch", hint.replies[0].choices[0])  # "Not sure"
+    assert done.awaiting is None and done.intent == "deadline"
+
+
+def test_empty_settings_lines_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
+    monkeypatch.setenv("WECHAT_AES_KEY", "")
+    settings = Settings()
+    assert settings.telegram_bot_token is None and settings.wechat_aes_key is None

@@ -339,3 +339,17 @@ def test_commands_name_file_and_line_and_exit_2(kb_dir: Path, args: tuple[str, .
 def test_anchor_that_is_not_a_lexicon_concept(kb_dir: Path) -> None:
     path = write(kb_dir / "intents" / "thanks.yaml", THANKS_INTENT.replace("domain: false\n", "domain: false\nanchors: [gratitude]\n"))
     problem_at(problems_of(kb_dir), path, line_of(path, "anchors:"), "anchor 'gratitude'")
+
+
+def test_a_when_value_the_slot_never_takes(kb_dir: Path) -> None:
+    path = kb_dir / "responses" / "entrust.yaml"
+    write(path, path.read_text(encoding="utf-8").replace("when: {role: agent}", "when: {role: agnet}", 1))
+    problem_at(problems_of(kb_dir), path, line_of(path, "agnet"), "role is never 'agnet'")
+
+
+def test_the_legal_basis_answer_names_the_law_once_before_its_footer(real: KnowledgeBase) -> None:
+    from bot.render import answer
+
+    text = answer(real, "legal_basis", "zh", {})
+    assert text.count("法律依据") == 1 and text.endswith(real.system["legal_footer"]["zh"])
+    assert "个人依法享受社会保险待遇，有权监督本单位为其缴费情况。" in text
