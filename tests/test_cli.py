@@ -79,6 +79,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
     labelled.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in EVAL_ROWS) + "\n\n", encoding="utf-8")
     malformed = folder / "malformed.jsonl"
     malformed.write_text(json.dumps(EVAL_ROWS[0], ensure_ascii=False) + "\n{not json\n", encoding="utf-8")
+    no_intents = folder / "no_intents.jsonl"
+    no_intents.write_text('{"text": "hi", "intents": []}\n', encoding="utf-8")
+    bad_slots = folder / "bad_slots.jsonl"
+    bad_slots.write_text('{"text": "hi", "intents": ["greeting"], "slots": [1]}\n', encoding="utf-8")
     commands: dict[str, tuple[tuple[str, ...], str]] = {
         "chat_json": (("chat", "--json", "--today", TODAY), "\n".join(CHAT_LINES) + "\n"),
         "chat_text": (("chat", "--today", TODAY), "新领的社保卡应该到哪儿去激活\n"),
@@ -88,6 +92,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
         "eval_json": (("eval", "--json", str(labelled)), ""),
         "eval_malformed": (("eval", str(malformed)), ""),
         "eval_missing": (("eval", str(folder / "nowhere.jsonl")), ""),
+        "eval_no_intents": (("eval", str(no_intents)), ""),
+        "eval_bad_slots": (("eval", str(bad_slots)), ""),
+        "chat_bad_today": (("chat", "--today", "2026-13-01"), ""),
         "check": (("check",), ""),
         "no_command": ((), ""),
     }
@@ -221,7 +228,16 @@ def test_eval_text_report(runs: dict[str, Run]) -> None:
     assert "documents_needed" in out
 
 
-@pytest.mark.parametrize(("name", "where"), [("eval_malformed", "malformed.jsonl:2"), ("eval_missing", "nowhere.jsonl")])
+@pytest.mark.parametrize(
+    ("name", "where"),
+    [
+        ("eval_malformed", "malformed.jsonl:2"),
+        ("eval_missing", "nowhere.jsonl"),
+        ("eval_no_intents", "no_intents.jsonl:1"),
+        ("eval_bad_slots", "bad_slots.jsonl:1"),
+        ("chat_bad_today", "2026-13-01"),
+    ],
+)
 def test_eval_on_a_bad_file_exits_2(runs: dict[str, Run], name: str, where: str) -> None:
     run = runs[name]
     assert run.returncode == 2

@@ -412,3 +412,12 @@ async def test_keyed_locks_forget_idle_keys() -> None:
         async with locks.hold("b"):
             assert len(locks) == 2
     assert len(locks) == 0
+
+
+async def test_memory_store_sweeps_expired_tokens() -> None:
+    store = MemoryStore()
+    for number in range(3000):
+        await store.claim(f"old-{number}", ttl_seconds=-1)  # already expired
+    await store.claim("fresh", ttl_seconds=60)
+    assert len(store._expiring) < 2100  # swept instead of growing without bound
+    assert not await store.claim("fresh", ttl_seconds=60)

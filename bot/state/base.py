@@ -42,8 +42,8 @@ class PendingQuestion(BaseModel):
 class ConversationState(BaseModel):
     """Everything the dialogue remembers about one conversation, and nothing more.
 
-    Slot values live here only while a follow-up is pending; a finished or cancelled
-    conversation keeps only its language.
+    It exists only while a question is pending: the engine deletes it when a conversation
+    is finished or cancelled, so no slot values stay behind.
     """
 
     language: Literal["zh", "en"] = "zh"

@@ -9,6 +9,10 @@ from contextlib import asynccontextmanager
 from bot.state.base import ConversationState, KeyedLocks, StateStore
 
 
+_SWEEP_SIZE = 1024
+"""Expired tokens are swept once this many (or twice the live ones) are kept."""
+
+
 class MemoryStore(StateStore):
     """Keeps everything in dictionaries; lost when the process ends."""
 
@@ -16,6 +20,7 @@ class MemoryStore(StateStore):
         self._states: dict[str, str] = {}
         self._locks = KeyedLocks()
         self._expiring: dict[str, tuple[float, str]] = {}
+        self._next_sweep = _SWEEP_SIZE
 
     async def get(self, key: str) -> ConversationState | None:
         raw = self._states.get(key)
@@ -43,14 +48,21 @@ class MemoryStore(StateStore):
             return None
         return value
 
+    def _keep(self, token: str, value: str, ttl_seconds: float) -> None:
+        now = time.monotonic()
+        if len(self._expiring) >= self._next_sweep:  # bounded memory for long-running processes
+            self._expiring = {t: entry for t, entry in self._expiring.items() if entry[0] >= now}
+            self._next_sweep = max(_SWEEP_SIZE, 2 * len(self._expiring))
+        self._expiring[token] = (now + ttl_seconds, value)
+
     async def claim(self, token: str, ttl_seconds: float) -> bool:
         if self._live(f"claim:{token}") is not None:
             return False
-        self._expiring[f"claim:{token}"] = (time.monotonic() + ttl_seconds, "1")
+        self._keep(f"claim:{token}", "1", ttl_seconds)
         return True
 
     async def remember(self, token: str, value: str, ttl_seconds: float) -> None:
-        self._expiring[f"value:{token}"] = (time.monotonic() + ttl_seconds, value)
+        self._keep(f"value:{token}", value, ttl_seconds)
 
     async def recall(self, token: str) -> str | None:
         return self._live(f"value:{token}")
