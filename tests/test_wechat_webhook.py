@@ -311,7 +311,10 @@ async def test_retry_of_an_unfinished_message_answers_success_after_waiting() ->
         await asyncio.sleep(0.1)
         retry = await h.peer.post(push)
         assert retry.is_success
-        assert (await original).content
+        answered = await original
+        assert answered.content
+        # That success was not remembered: the next retry gets the real reply.
+        assert (await h.peer.post(push)).body == answered.body
         assert len(h.engine.calls) == 1
 
 
@@ -330,10 +333,67 @@ async def test_slow_engine_gets_success_within_the_deadline(caplog: pytest.LogCa
         assert h.engine.finished == 1  # the late call completed, it was not cut off halfway
 
 
-async def test_engine_failure_gets_success() -> None:
+async def test_retry_after_a_slow_turn_gets_the_real_answer() -> None:
+    question = "社保卡怎么激活"
+    expected = await reference_engine().handle("ref", question)
+    async with harness(engine_options={"delay": 0.6}, engine_timeout=0.1, retry_wait=2.0) as h:
+        push = message_xml("text", USER, Content=question, msg_id=6_000_000_004)
+        first = await h.peer.post(push)
+        assert first.is_success  # too slow for this delivery…
+        retry = await h.peer.post(push)  # …a retry while the turn still runs waits for it
+        assert_reply_envelope(retry)
+        assert_shows(retry.content, expected, h.engine.inner)
+        later = await h.peer.post(push)  # and once it has finished, the answer is at hand
+        assert later.body == retry.body
+        assert h.engine.calls == [("handle", f"wechat:{USER}")]
+        assert h.engine.finished == 1
+
+
+async def test_retry_after_the_slow_turn_finished_gets_the_real_answer() -> None:
+    question = "社保卡怎么激活"
+    expected = await reference_engine().handle("ref", question)
+    async with harness(engine_options={"delay": 0.3}, engine_timeout=0.1, retry_wait=0.1) as h:
+        push = message_xml("text", USER, Content=question, msg_id=6_000_000_005)
+        assert (await h.peer.post(push)).is_success
+        await asyncio.sleep(0.5)
+        retry = await h.peer.post(push)
+        assert_shows(retry.content, expected, h.engine.inner)
+        assert len(h.engine.calls) == 1
+
+
+async def test_slow_subscribe_is_welcomed_on_the_retry() -> None:
+    expected = await reference_engine().welcome("ref", "zh")
+    async with harness(engine_options={"delay": 0.3}, engine_timeout=0.1, retry_wait=1.0) as h:
+        push = message_xml("event", USER, Event="subscribe", create_time=int(time.time()))
+        assert (await h.peer.post(push)).is_success
+        retry = await h.peer.post(push)
+        assert_shows(retry.content, expected, h.engine.inner)
+        assert h.engine.calls == [("welcome", f"wechat:{USER}")]
+
+
+async def test_engine_failure_gets_the_fallback_notice_once(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    question = "我的社保卡号是123456怎么激活"
     async with harness(engine_options={"fail": True}) as h:
-        reply = await h.peer.text(USER, "社保卡怎么激活")
-        assert reply.is_success
+        push = message_xml("text", USER, Content=question, msg_id=6_000_000_006)
+        reply = await h.peer.post(push)
+        assert_reply_envelope(reply)
+        assert reply.content == h.engine.notice("fallback", "zh")
+        retry = await h.peer.post(push)
+        assert retry.body == reply.body
+        assert len(h.engine.calls) == 1  # the failed turn is not run again
+    logged = "\n".join(f"{r.getMessage()} {getattr(r, 'wechat', '')}" for r in caplog.records if r.name.startswith("bot.channels"))
+    assert "wechat.answer_failed" in logged and "RuntimeError" in logged
+    assert question not in logged and USER not in logged
+
+
+async def test_late_engine_failure_gives_the_retry_the_fallback_notice() -> None:
+    async with harness(engine_options={"delay": 0.3, "fail": True}, engine_timeout=0.1, retry_wait=1.0) as h:
+        push = message_xml("text", USER, Content="社保卡怎么激活", msg_id=6_000_000_007)
+        assert (await h.peer.post(push)).is_success
+        retry = await h.peer.post(push)
+        assert retry.content == h.engine.notice("fallback", "zh")
+        assert len(h.engine.calls) == 1
 
 
 # ------------------------------------------------------------------ safe mode

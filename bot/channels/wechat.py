@@ -13,8 +13,11 @@ Guarantees:
   message signature, decryption and app id) has been verified;
 * a message WeChat re-sends (same ``MsgId``; for events same sender, ``CreateTime`` and
   event) is processed once, and every retry gets the same answer;
-* an answer is produced within WeChat's 5-second deadline (``success`` when the engine
-  is too slow);
+* an answer is produced within WeChat's 5-second deadline: ``success`` when the turn is
+  too slow. The turn still finishes and its reply is kept for a retry of the message
+  (WeChat retries when it got no answer in time, e.g. the ``success`` was late; a
+  ``success`` it did get ends its retries, so that reply is then never seen);
+* a turn that fails is answered with the engine's ``fallback`` notice, never run again;
 * no reply ``Content`` exceeds 2047 UTF-8 bytes: longer text is cut, and the rest is
   sent when the user replies ``0``;
 * error responses carry a short status text, never a traceback; logs carry no message
@@ -28,9 +31,9 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -67,8 +70,6 @@ SUCCESS = "success"
 
 CONTINUE_COMMANDS = frozenset({"0", "０"})
 """What a user sends to get the rest of a reply that was cut."""
-
-T = TypeVar("T")
 
 
 class WeChatConfigError(ValueError):
@@ -141,10 +142,11 @@ def _log(level: int, name: str, /, **fields: object) -> None:
 class WeChatChannel:
     """The webhook's behaviour; :func:`wechat_routes` is the usual way to mount it.
 
-    Keyword options exist for tests and tuning: ``engine_timeout`` (seconds the engine
-    may take before the channel answers ``success``), ``retry_wait`` (how long a retry
-    waits for the original's reply), ``max_body`` (bytes), ``max_clock_skew`` (seconds a
-    POST's timestamp may differ from now), ``clock`` (returns Unix time).
+    Keyword options exist for tests and tuning: ``engine_timeout`` (seconds a turn may
+    take before the channel answers ``success``), ``retry_wait`` (how long a retry waits
+    for the original's reply before it answers ``success``; both stay under WeChat's
+    5 s), ``max_body`` (bytes), ``max_clock_skew`` (seconds a POST's timestamp may differ
+    from now), ``clock`` (returns Unix time).
     """
 
     def __init__(
@@ -154,7 +156,7 @@ class WeChatChannel:
         store: StateStore,
         *,
         engine_timeout: float = 4.0,
-        retry_wait: float = 4.5,
+        retry_wait: float = 4.0,
         max_body: int = 64 * 1024,
         max_clock_skew: float = 300.0,
         dedup_ttl: float = 600.0,
@@ -181,7 +183,7 @@ class WeChatChannel:
         self.dedup_ttl = dedup_ttl
         self.conversation_ttl = max(settings.faqbot_state_idle_minutes, 1.0) * 60
         self.clock = clock
-        self._late: set[asyncio.Task[Any]] = set()  # engine calls that outlived the deadline
+        self._late: set[asyncio.Task[Any]] = set()  # turns that outlived the deadline
 
     def __repr__(self) -> str:
         return f"WeChatChannel(safe_mode={self.safe_mode})"
@@ -323,20 +325,51 @@ class WeChatChannel:
     # ------------------------------------------------------------ answering
 
     async def _respond(self, message: InboundMessage) -> str:
-        """The plaintext reply body for ``message``: computed once, replayed on retries."""
+        """The plaintext reply body for ``message``: computed once, replayed on retries.
+
+        The turn runs as a task of its own that remembers its reply when it ends. When it
+        takes longer than ``engine_timeout`` this request is answered ``success`` and
+        nothing is remembered yet: the task is not cancelled (that could leave a
+        conversation half-updated), and the reply it remembers later is what a retry of
+        the same message gets.
+        """
         token = message.dedup_token
         reply_token = token + ":reply"
-        user = _user_ref(message.from_user)
         if not await self.store.claim(token, self.dedup_ttl):
-            _log(logging.INFO, "wechat.retry", user=user, msg_type=message.msg_type)
+            _log(logging.INFO, "wechat.retry", user=_user_ref(message.from_user), msg_type=message.msg_type)
             return await self._await_original(reply_token)
+        task = asyncio.ensure_future(self._complete(message, reply_token))
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self.engine_timeout)
+        except asyncio.TimeoutError:
+            _log(
+                logging.WARNING,
+                "wechat.engine_timeout",
+                user=_user_ref(message.from_user),
+                msg_type=message.msg_type,
+                seconds=self.engine_timeout,
+            )
+            self._late.add(task)
+            task.add_done_callback(self._late_done)
+            return SUCCESS
+
+    async def _complete(self, message: InboundMessage, reply_token: str) -> str:
+        """Answer ``message`` and remember the reply under ``reply_token`` for retries.
+
+        When answering fails, the engine's ``fallback`` notice is the reply (and is
+        remembered): the turn is never run a second time, since a failed turn may already
+        have changed the conversation.
+        """
+        user = _user_ref(message.from_user)
         started = time.monotonic()
+        failed = False
         try:
             reply = await self._answer(message)
         except Exception as exc:
-            _log(logging.ERROR, "wechat.answer_failed", user=user, error=type(exc).__name__)
+            failed = True
+            _log(logging.ERROR, "wechat.answer_failed", user=user, msg_type=message.msg_type, error=type(exc).__name__)
             log.debug("wechat.answer_failed details", exc_info=True)
-            reply = SUCCESS
+            reply = await self._failure_reply(message)
         await self.store.remember(reply_token, reply, self.dedup_ttl)
         _log(
             logging.INFO,
@@ -345,13 +378,23 @@ class WeChatChannel:
             msg_type=message.msg_type,
             event=(message.event or "-").lower(),
             replied=reply != SUCCESS,
+            failed=failed,
             ms=round((time.monotonic() - started) * 1000),
         )
         return reply
 
+    async def _failure_reply(self, message: InboundMessage) -> str:
+        """The ``fallback`` notice, in the user's last language when the store can tell."""
+        try:
+            language = await self._language(message.from_user)
+        except Exception:  # the store may be what failed
+            language = "zh"
+        return self._single_reply(message, self.engine.notice("fallback", language), language)
+
     async def _await_original(self, reply_token: str) -> str:
-        """The reply the first delivery produced, once it is there; ``success`` when it
-        does not appear within ``retry_wait``."""
+        """The reply the first delivery produced, once it is there (also when that turn
+        outlived the first delivery's deadline); ``success``, not remembered, when it does
+        not appear within ``retry_wait``, so that a later retry may still get it."""
         deadline = time.monotonic() + self.retry_wait
         while True:
             reply = await self.store.recall(reply_token)
@@ -367,8 +410,7 @@ class WeChatChannel:
         if message.msg_type == "event":
             if (message.event or "").lower() == "subscribe":
                 language = await self._language(message.from_user)
-                turn = await self._within_deadline(lambda: self.engine.welcome(key, language))
-                return await self._send_turn(message, turn) if turn else SUCCESS
+                return await self._send_turn(message, await self.engine.welcome(key, language))
             return SUCCESS  # unsubscribe, menu clicks, scans…: nothing to say
 
         text: str | None = None
@@ -387,35 +429,14 @@ class WeChatChannel:
             if rest:
                 return await self._send_part(message, rest, language)
 
-        turn = await self._within_deadline(lambda: self.engine.handle(key, text, language=language))
-        if turn is None:
-            return SUCCESS
+        turn = await self.engine.handle(key, text, language=language)
         await self.store.remember(self._language_key(message.from_user), turn.language, self.conversation_ttl)
         return await self._send_turn(message, turn)
 
-    async def _within_deadline(self, call: Callable[[], Awaitable[T]]) -> T | None:
-        """``call()``'s result, or ``None`` when it takes longer than ``engine_timeout``.
-
-        A late call is not cancelled (that could leave a conversation half-updated); it
-        finishes in the background and its result is dropped.
-        """
-
-        async def run() -> T:
-            return await call()
-
-        task = asyncio.ensure_future(run())
-        try:
-            return await asyncio.wait_for(asyncio.shield(task), self.engine_timeout)
-        except asyncio.TimeoutError:
-            _log(logging.WARNING, "wechat.engine_timeout", seconds=self.engine_timeout)
-            self._late.add(task)
-            task.add_done_callback(self._late_done)
-            return None
-
     def _late_done(self, task: asyncio.Task[Any]) -> None:
         self._late.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log(logging.ERROR, "wechat.late_engine_failed", error=type(task.exception()).__name__)
+        if not task.cancelled() and task.exception() is not None:  # the store failed: nothing remembered
+            _log(logging.ERROR, "wechat.late_reply_failed", error=type(task.exception()).__name__)
 
     async def _send_turn(self, message: InboundMessage, turn: Turn) -> str:
         text = format_turn(turn, self.engine.notice("reply_with_number", turn.language))
