@@ -2,7 +2,8 @@
 
 A single Starlette app, served by uvicorn:
 
-* ``POST /telegram`` — Telegram webhook updates (mounted when ``TELEGRAM_BOT_TOKEN`` is set);
+* ``POST /telegram`` — Telegram webhook updates (mounted when ``TELEGRAM_BOT_TOKEN`` is set,
+  which then requires ``TELEGRAM_WEBHOOK_SECRET``);
 * the WeChat routes from :func:`bot.channels.wechat.wechat_routes` (when ``WECHAT_TOKEN`` is set);
 * ``GET /healthz`` — liveness for the reverse proxy / orchestrator.
 
@@ -61,15 +62,20 @@ class _TooLarge(Exception):
 
 
 def check_settings(settings: Settings) -> None:
-    """Raise :class:`ConfigurationError` (one line) when there is nothing to serve or a
-    Telegram setting is malformed."""
+    """Raise :class:`ConfigurationError` (one line) when there is nothing to serve, or a
+    Telegram setting is missing (the webhook secret is required) or malformed."""
     telegram = settings.telegram_bot_token is not None
     if not telegram and settings.wechat_token is None:
         raise ConfigurationError("nothing to serve: set TELEGRAM_BOT_TOKEN and/or WECHAT_TOKEN")
     if telegram:
         bot_token(settings)
         secret = settings.telegram_webhook_secret
-        if secret is not None and not SECRET_PATTERN.fullmatch(secret.get_secret_value()):
+        if secret is None or not secret.get_secret_value():
+            raise ConfigurationError(
+                "TELEGRAM_WEBHOOK_SECRET is required for the webhook: set it to a random value "
+                "(e.g. openssl rand -hex 32) so that forged updates are refused"
+            )
+        if not SECRET_PATTERN.fullmatch(secret.get_secret_value()):
             raise ConfigurationError(
                 "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
             )
@@ -95,7 +101,7 @@ def _text(status: int, text: str) -> Response:
 
 
 async def telegram_webhook(request: Request) -> Response:
-    """Accept one Telegram update: 403 bad secret, 413 too large, 400 not an update,
+    """Accept one Telegram update: 403 missing or wrong secret, 413 too large, 400 not an update,
     200 otherwise (a repeated ``update_id`` is acknowledged and not processed again)."""
     settings: Settings = request.app.state.settings
     application: Application | None = request.app.state.telegram
@@ -103,11 +109,10 @@ async def telegram_webhook(request: Request) -> Response:
     if application is None:
         return _text(503, "not ready")
     try:
-        secret = settings.telegram_webhook_secret
-        if secret is not None:
-            given = request.headers.get(SECRET_HEADER, "").encode()
-            if not hmac.compare_digest(given, secret.get_secret_value().encode()):
-                return _text(403, "forbidden")
+        secret = settings.telegram_webhook_secret  # required by check_settings; fail closed anyway
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if secret is None or not hmac.compare_digest(given, secret.get_secret_value().encode()):
+            return _text(403, "forbidden")
         try:
             body = await _read_body(request, MAX_BODY_BYTES)
         except _TooLarge:
@@ -156,7 +161,8 @@ def create_app(
     ``engine`` and ``store`` are opened from ``settings`` at start-up unless given (tests).
     On start-up it starts the Telegram Application and, when ``TELEGRAM_WEBHOOK_URL`` is
     set, registers the webhook with its secret and the handled update types.
-    Raises :class:`ConfigurationError` when nothing is configured.
+    Raises :class:`ConfigurationError` when nothing is configured or a setting is missing
+    or malformed (see :func:`check_settings`).
     """
     check_settings(settings)
     telegram_on = settings.telegram_bot_token is not None
@@ -190,9 +196,10 @@ def create_app(
                 app.state.telegram = application
                 if settings.telegram_webhook_url:
                     secret = settings.telegram_webhook_secret
+                    assert secret is not None  # check_settings
                     await application.bot.set_webhook(
                         settings.telegram_webhook_url,
-                        secret_token=secret.get_secret_value() if secret else None,
+                        secret_token=secret.get_secret_value(),
                         allowed_updates=ALLOWED_UPDATES,
                     )
                     logger.info("webhook_set allowed_updates=%s", ",".join(ALLOWED_UPDATES))

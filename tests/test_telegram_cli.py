@@ -18,6 +18,7 @@ import pytest
 from bot.web import SECRET_HEADER
 from tests.fake_telegram import FakeTelegram, fake  # noqa: F401 - fixture
 
+SECRET = "cli-webhook-secret"
 BAD_TOKENS = ["123:abc", "not-a-token", "123456789:" + "A" * 29, "abc:" + "A" * 35, "123456789:" + "A" * 34 + "!"]
 
 
@@ -68,7 +69,19 @@ def test_serve_with_bad_settings(tmp_path: Path) -> None:
     assert_one_line_error(faqbot(tmp_path, "serve", TELEGRAM_BOT_TOKEN="123:abc"), "123:abc")
     good = FakeTelegram().token
     assert_one_line_error(faqbot(tmp_path, "serve", TELEGRAM_BOT_TOKEN=good, TELEGRAM_WEBHOOK_SECRET="no spaces allowed"), good)
-    assert_one_line_error(faqbot(tmp_path, "serve", TELEGRAM_BOT_TOKEN=good, FAQBOT_STATE_URL="nosuch://x"), good)
+    assert_one_line_error(
+        faqbot(tmp_path, "serve", TELEGRAM_BOT_TOKEN=good, TELEGRAM_WEBHOOK_SECRET=SECRET, FAQBOT_STATE_URL="nosuch://x"),
+        good, SECRET,
+    )
+
+
+@pytest.mark.parametrize("secret", [None, ""])
+def test_serve_refuses_the_telegram_webhook_without_a_secret(tmp_path: Path, secret: str | None) -> None:
+    good = FakeTelegram().token
+    env = {"TELEGRAM_BOT_TOKEN": good} | ({"TELEGRAM_WEBHOOK_SECRET": secret} if secret is not None else {})
+    result = faqbot(tmp_path, "serve", "--port", str(free_port()), **env)
+    assert_one_line_error(result, good)
+    assert result.stderr.startswith("faqbot serve: TELEGRAM_WEBHOOK_SECRET is required for the webhook: ")
 
 
 async def start(cwd: Path, *args: str, **env: str) -> asyncio.subprocess.Process:
@@ -118,7 +131,8 @@ def free_port() -> int:
 async def test_serve_refuses_several_workers_without_a_shared_store(tmp_path: Path, fake: FakeTelegram) -> None:
     process = await start(
         tmp_path, "serve", "--port", str(free_port()), "--workers", "2",
-        TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BASE_URL=fake.base_url, FAQBOT_STATE_URL="sqlite:///state.db",
+        TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_WEBHOOK_SECRET=SECRET, TELEGRAM_BASE_URL=fake.base_url,
+        FAQBOT_STATE_URL="sqlite:///state.db",
     )
     out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2

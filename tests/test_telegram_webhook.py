@@ -190,13 +190,33 @@ async def test_accepted_updates_are_processed_before_shutdown(fake: FakeTelegram
     assert len(fake.sent(chat["id"])) >= 1
 
 
-async def test_without_secret_or_url_nothing_is_checked_or_registered(fake: FakeTelegram) -> None:
-    async with webhook_bot(fake, telegram_webhook_url=None, telegram_webhook_secret=None) as web:
+async def test_without_url_nothing_is_registered(fake: FakeTelegram) -> None:
+    async with webhook_bot(fake, telegram_webhook_url=None) as web:
         assert fake.calls_of("setWebhook") == []
         user = fake.user(3006)
         chat = fake.private_chat(user)
-        assert (await web.post(fake.text_update(chat, user, "hello"), secret=None)).status_code == 200
+        assert (await web.post(fake.text_update(chat, user, "hello"), secret=None)).status_code == 403
+        assert (await web.post(fake.text_update(chat, user, "hello"))).status_code == 200
         await fake.wait_sent(chat["id"], 1)
+
+
+@pytest.mark.parametrize("secret", [None, ""])
+def test_the_webhook_needs_a_secret(fake: FakeTelegram, secret: str | None) -> None:
+    settings = make_settings(fake, telegram_webhook_secret=secret)
+    with pytest.raises(ConfigurationError, match="^TELEGRAM_WEBHOOK_SECRET is required for the webhook: ") as caught:
+        create_app(settings, engine=engine_for(settings, MemoryStore()), store=MemoryStore())
+    assert "\n" not in str(caught.value)
+
+
+async def test_a_secret_lost_at_run_time_fails_closed(web: WebhookBot) -> None:
+    fake = web.fake
+    user = fake.user(3007)
+    chat = fake.private_chat(user)
+    web.settings.telegram_webhook_secret = None
+    for secret in (None, "", SECRET):
+        assert (await web.post(fake.text_update(chat, user, "hello"), secret=secret)).status_code == 403
+    await asyncio.sleep(0.2)
+    assert fake.sent(chat["id"]) == []
 
 
 def test_an_app_needs_a_channel() -> None:
