@@ -295,9 +295,11 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080, work
         uvicorn.run(
             "bot.web:app_from_env", factory=True, host=host, port=port, workers=workers,
             proxy_headers=True, log_config=None, http=NoDelayH11Protocol,
+            access_log=False,  # its lines carry WeChat's query string: openid, signature
         )
     else:
         uvicorn.run(
-            create_app(settings), host=host, port=port, proxy_headers=True, log_config=None, http=NoDelayH11Protocol
+            create_app(settings), host=host, port=port, proxy_headers=True, log_config=None, http=NoDelayH11Protocol,
+            access_log=False,
         )
     return 0

@@ -6,6 +6,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from bot.channels.wechat import wechat_routes
 from bot.channels.wechat_format import MAX_CONTENT_BYTES
 from bot.runtime import build_engine
 from bot.state import MemoryStore
+from tests.support_processes import ServeProcess
 from tests.test_wechat_peer import TOKEN, WeChatPeer, message_xml, settings, wechat_signature
 
 USER = "oFaqbotServerTestUser000001"
@@ -72,3 +74,32 @@ async def test_over_a_real_server(base_url: str) -> None:
         assert refused.status_code == 403
         too_big = await peer.post_raw(b"<xml>" + b"x" * (70 * 1024) + b"</xml>", peer.signed_query() | {"encrypt_type": "aes"})
         assert too_big.status_code == 413
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_served_logs_carry_no_openid_or_signature(workers: int, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """``faqbot serve`` at DEBUG (both uvicorn.run calls: one process, and ``--workers``
+    with Redis): every logger, uvicorn's access and error logs included, goes to the
+    process's stderr, and no line holds the ``openid`` or ``signature`` that WeChat puts
+    in the query string."""
+    state_url = "memory://" if workers == 1 else str(request.getfixturevalue("redis_url"))
+    server = ServeProcess(
+        {"WECHAT_TOKEN": TOKEN, "FAQBOT_STATE_URL": state_url, "FAQBOT_LOG_LEVEL": "DEBUG"},
+        tmp_path / "run",
+        workers=workers,
+    )
+    await asyncio.to_thread(server.start)
+    try:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
+            peer = WeChatPeer(client)
+            query = peer.signed_query() | {"openid": USER}
+            push = message_xml("text", USER, Content="社保卡怎么激活")
+            response = await client.post("/wechat", params=query, content=push.encode("utf-8"))
+            assert response.status_code == 200 and response.text.startswith("<xml>")
+    finally:
+        await asyncio.to_thread(server.stop)
+    logged = server.log()
+    assert "wechat.reply" in logged  # the channel's own line, so the log was captured
+    assert USER not in logged
+    assert query["signature"] not in logged
+    assert "POST /wechat" not in logged  # no access-log line at all
