@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.channels.telegram import conversation_key
-from bot.channels.telegram_text import language_of_code, utf16_len
+from bot.channels.telegram_text import utf16_len
 from bot.messages import Language, Reply, Turn
 from bot.state import MemoryStore
 from tests.fake_telegram import (  # noqa: F401 - fixtures
@@ -172,8 +172,7 @@ async def test_non_text_gets_the_notice_in_the_users_language(tg: RunningBot, ki
 
 
 class LongAnswers:
-    """The real engine, with answers made very long (to exercise splitting) and prompt ids
-    made too long for callback data."""
+    """The real engine, with answers made very long (to exercise splitting)."""
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
@@ -185,18 +184,8 @@ class LongAnswers:
         replies = (Reply("\n\n".join(paragraphs)), Reply(long_line), *turn.replies)
         return replace(turn, replies=replies)
 
-    async def welcome(self, key: str, language: Language) -> Turn:
-        turn = await self.engine.welcome(key, language)
-        last = turn.replies[-1]
-        long_prompt = Reply(last.text, last.choices, "长" * 30 + str(last.prompt_id))
-        return replace(turn, replies=(*turn.replies[:-1], long_prompt))
-
-    async def choose(self, key: str, prompt_id: str, index: int) -> Turn | None:
-        assert prompt_id.startswith("长" * 30), prompt_id
-        return await self.engine.choose(key, prompt_id.removeprefix("长" * 30), index)
-
-    def notice(self, name: str, language: Language) -> str:
-        return self.engine.notice(name, language)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
 
 
 async def test_long_replies_are_split_at_paragraphs_then_hard(fake: FakeTelegram, fast_retries: None) -> None:
@@ -211,17 +200,3 @@ async def test_long_replies_are_split_at_paragraphs_then_hard(fake: FakeTelegram
         assert all(m["text"].startswith(tuple(f"{n}. " for n in range(12))) for m in paragraph_messages)
         assert "".join(m["text"] for m in sent[3:5]) == "x" * 5000
         assert texts(sent[5:]) == expected_messages(expected)
-
-
-async def test_prompt_ids_too_long_for_callback_data_still_work(fake: FakeTelegram, fast_retries: None) -> None:
-    async with polling_bot(fake, engine_type=LongAnswers) as tg:
-        user = fake.user(1060, language_code="en")
-        chat = fake.private_chat(user)
-        key = conversation_key(chat["id"], user["id"])
-        welcome = await tg.expect_welcome(key, language_of_code("en"))
-        sent = await tg.send(fake.text_update(chat, user, "/start"), replies=len(expected_messages(welcome)))
-        assert all(len(d.encode()) <= 64 for d in buttons(sent[-1]))
-        answer = await tg.expect_choose(key, welcome, 1)
-        assert answer is not None
-        sent = await tg.send(fake.press_update(user, sent[-1], buttons(sent[-1])[1]), replies=len(expected_messages(answer)))
-        assert texts(sent) == expected_messages(answer)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 import pytest
 from hypothesis import given
@@ -18,7 +19,6 @@ from bot.channels.telegram_text import (
     language_of_code,
     parse_choice_data,
     remove_spans,
-    short_choice_data,
     split_message,
     text_after,
     utf16_len,
@@ -65,17 +65,27 @@ def test_mentions_are_removed_by_utf16_offsets() -> None:
     assert text_after("/ask@SheBaoFaqBot 怎么激活", Span(0, 17)) == "怎么激活"
 
 
-def test_choice_data_fits_in_64_bytes() -> None:
+def test_choice_data_is_prompt_id_colon_index() -> None:
     assert choice_data("p-1", 2) == "p-1:2"
     assert parse_choice_data("p-1:2") == ("p-1", 2)
     assert parse_choice_data("a:b:10") == ("a:b", 10)
     for bad in (None, "", "nocolon", ":1", "p:", "p:-1", "p:x", "p:²"):
         assert parse_choice_data(bad) is None
-    long_id = "选择" * 20
-    assert choice_data(long_id, 0) is None
-    short = short_choice_data(long_id, 11)
-    assert len(short.encode()) <= MAX_CALLBACK_BYTES
-    assert parse_choice_data(short) is not None
+
+
+def test_the_engines_prompt_ids_fit_in_callback_data() -> None:
+    prompt_id = secrets.token_hex(4)  # as bot.dialogue makes them
+    data = choice_data(prompt_id, 99)
+    assert data == f"{prompt_id}:99" and len(data.encode()) <= MAX_CALLBACK_BYTES
+    assert parse_choice_data(data) == (prompt_id, 99)
+
+
+def test_callback_data_over_64_bytes_is_an_error_not_a_silent_refusal() -> None:
+    fits = "p" * (MAX_CALLBACK_BYTES - 2)
+    assert choice_data(fits, 9) == fits + ":9"
+    for too_long in ("p" * (MAX_CALLBACK_BYTES - 1), "选择" * 11):
+        with pytest.raises(ValueError, match="exceeds 64 bytes"):
+            choice_data(too_long, 9)
 
 
 @pytest.mark.parametrize(

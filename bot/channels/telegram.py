@@ -55,14 +55,11 @@ from telegram.ext import (
 
 from bot.channels.telegram_logging import configure_logging, quiet_http_logs
 from bot.channels.telegram_text import (
-    LONG_PROMPT_MARK,
     Span,
     choice_data,
     language_of_code,
     parse_choice_data,
-    prompt_digest,
     remove_spans,
-    short_choice_data,
     split_message,
     text_after,
 )
@@ -92,7 +89,7 @@ SEND_BACKOFF_SECONDS = 0.5
 RATE_LIMIT_RETRIES = 3
 #: Updates processed at the same time (different chats; one chat is processed in order).
 MAX_CONCURRENT_UPDATES = 64
-#: How long the owner of a group keyboard and a long prompt id are remembered.
+#: How long the owner of a group keyboard is remembered.
 BUTTON_MEMORY_SECONDS = 7 * 24 * 3600
 #: How long the language of a conversation's last turn is remembered.
 LANGUAGE_MEMORY_SECONDS = 24 * 3600
@@ -272,28 +269,15 @@ class Target:
         return cls(message.chat.id, message.message_id, thread, key)
 
 
-async def _keyboard(store: StateStore, reply: Reply) -> InlineKeyboardMarkup | None:
-    """One button per choice, each carrying ``<prompt_id>:<index>``."""
+def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """One button per choice, each carrying ``<prompt_id>:<index>`` (the engine gives every
+    reply with choices a prompt id)."""
     if not reply.choices or reply.prompt_id is None:
         return None
-    rows = []
-    for index, label in enumerate(reply.choices):
-        data = choice_data(reply.prompt_id, index)
-        if data is None:  # prompt id too long for 64 bytes: keep it in the store
-            digest = prompt_digest(reply.prompt_id)
-            await store.remember(f"telegram:prompt:{digest}", reply.prompt_id, BUTTON_MEMORY_SECONDS)
-            data = short_choice_data(reply.prompt_id, index)
-        rows.append([InlineKeyboardButton(label, callback_data=data)])
-    return InlineKeyboardMarkup(rows)
-
-
-def _reply_text(reply: Reply) -> str:
-    """The reply's text; choices that cannot be buttons (no prompt id) are listed, numbered,
-    since typing a choice's number selects it."""
-    if reply.choices and reply.prompt_id is None:
-        listed = "\n".join(f"{n}. {choice}" for n, choice in enumerate(reply.choices, 1))
-        return f"{reply.text}\n\n{listed}"
-    return reply.text
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=choice_data(reply.prompt_id, index))]
+         for index, label in enumerate(reply.choices)]
+    )
 
 
 async def send_turn(context: ContextTypes.DEFAULT_TYPE, target: Target, turn: Turn) -> list[Message]:
@@ -302,14 +286,14 @@ async def send_turn(context: ContextTypes.DEFAULT_TYPE, target: Target, turn: Tu
     store = _services(context).store
     sent: list[Message] = []
     for reply in turn.replies:
-        markup = await _keyboard(store, reply)
-        chunks = split_message(_reply_text(reply)) or (["…"] if markup else [])
+        markup = _keyboard(reply)
+        chunks = split_message(reply.text)
         for number, chunk in enumerate(chunks, 1):
             message = await send_text(
                 context, target, chunk, markup if number == len(chunks) else None
             )
             sent.append(message)
-        if markup is not None and target.owner is not None and sent:
+        if markup is not None and target.owner is not None and chunks:
             await store.remember(
                 f"telegram:owner:{target.chat_id}:{sent[-1].message_id}",
                 target.owner,
@@ -558,8 +542,6 @@ async def _select_choice(
         await refuse()
         return
     prompt_id, index = parsed
-    if prompt_id.startswith(LONG_PROMPT_MARK):
-        prompt_id = await services.store.recall(f"telegram:prompt:{prompt_id[1:]}") or prompt_id
     owner = await services.store.recall(f"telegram:owner:{chat_id}:{question.message_id}")
     if owner is None and isinstance(question, Message) and question.reply_to_message is not None:
         asker = question.reply_to_message  # groups: the bot's question quotes the asker

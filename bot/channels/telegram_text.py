@@ -7,7 +7,6 @@ emoji are two).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,8 +17,6 @@ from bot.messages import Language
 MAX_MESSAGE_UNITS = 4096
 #: Longest ``callback_data`` of an inline button, in bytes.
 MAX_CALLBACK_BYTES = 64
-#: Prefix of callback data whose prompt id was too long and is kept in the state store.
-LONG_PROMPT_MARK = "#"
 
 
 def utf16_len(text: str) -> int:
@@ -105,23 +102,16 @@ def text_after(text: str, span: Span) -> str:
     return encoded[(span.offset + span.length) * 2 :].decode("utf-16-le", errors="ignore").strip()
 
 
-def choice_data(prompt_id: str, index: int) -> str | None:
-    """The ``callback_data`` of choice ``index`` of ``prompt_id``, or ``None`` when it
-    would exceed Telegram's 64 bytes (see :func:`short_choice_data`)."""
+def choice_data(prompt_id: str, index: int) -> str:
+    """The ``callback_data`` of choice ``index`` of ``prompt_id``: ``<prompt_id>:<index>``.
+
+    The engine's prompt ids are a few hex digits, so this always fits Telegram's 64 bytes;
+    a longer one is a bug, raised here rather than sent and refused as BUTTON_DATA_INVALID.
+    """
     data = f"{prompt_id}:{index}"
-    if len(data.encode()) > MAX_CALLBACK_BYTES or prompt_id.startswith(LONG_PROMPT_MARK):
-        return None
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback data of prompt {prompt_id[:16]!r}… exceeds {MAX_CALLBACK_BYTES} bytes")
     return data
-
-
-def prompt_digest(prompt_id: str) -> str:
-    """A short stand-in for a prompt id too long for ``callback_data``."""
-    return hashlib.sha256(prompt_id.encode()).hexdigest()[:20]
-
-
-def short_choice_data(prompt_id: str, index: int) -> str:
-    """``callback_data`` naming the prompt by its digest; the store maps it back."""
-    return f"{LONG_PROMPT_MARK}{prompt_digest(prompt_id)}:{index}"
 
 
 def parse_choice_data(data: str | None) -> tuple[str, int] | None:
