@@ -547,6 +547,52 @@ async def test_bad_or_missing_signature_is_refused() -> None:
         assert h.engine.calls == []
 
 
+async def test_plaintext_signed_query_cannot_carry_another_body() -> None:
+    """The plaintext signature covers timestamp and nonce, not the body: a captured signed
+    URL is refused with any body but the one it first came with."""
+    async with harness() as h:
+        query = h.peer.signed_query()
+        original = message_xml("text", USER, Content="社保卡怎么激活", msg_id=6_000_000_101)
+        first = h.peer.read(await h.peer.post_raw(original.encode("utf-8"), query))
+        assert first.content
+        forged = message_xml("text", "oSomeoneElse00000000000001", Content="在哪激活", msg_id=6_000_000_102)
+        replayed = await h.peer.post_raw(forged.encode("utf-8"), query)
+        assert (replayed.status_code, replayed.text) == (403, "forbidden")
+        # The same body again (a retry or replay of that message) gets the same answer.
+        again = h.peer.read(await h.peer.post_raw(original.encode("utf-8"), query))
+        assert again.body == first.body
+        assert h.engine.calls == [("handle", f"wechat:{USER}")]
+        # Another nonce is another request.
+        other = await h.peer.post(forged)
+        assert other.content
+        assert len(h.engine.calls) == 2
+
+
+async def test_compatible_mode_without_a_key_also_binds_the_body_to_the_nonce() -> None:
+    async with harness() as h:
+        query = h.peer.signed_query() | {"encrypt_type": "aes", "msg_signature": "0" * 40}
+        body = message_xml("text", USER, Content="社保卡怎么激活").removesuffix("</xml>") + "<Encrypt>x</Encrypt></xml>"
+        assert (await h.peer.post_raw(body.encode("utf-8"), query)).status_code == 200
+        forged = body.replace("社保卡怎么激活", "在哪激活")
+        assert (await h.peer.post_raw(forged.encode("utf-8"), query)).status_code == 403
+        assert len(h.engine.calls) == 1
+
+
+async def test_safe_mode_does_not_track_nonces() -> None:
+    """There msg_signature covers the body; a re-sent push is answered again."""
+    async with harness(aes=True) as h:
+        crypto = h.peer.crypto
+        assert crypto is not None
+        query = h.peer.signed_query()
+        envelope = crypto.encrypt_message(message_xml("text", USER, Content="社保卡怎么激活"), query["nonce"], query["timestamp"])
+        encrypt = envelope.split("<Encrypt><![CDATA[", 1)[1].split("]]>", 1)[0]
+        query |= {"encrypt_type": "aes", "msg_signature": wechat_signature(TOKEN, query["timestamp"], query["nonce"], encrypt)}
+        first = await h.peer.post_raw(envelope, query)
+        again = await h.peer.post_raw(envelope, query)
+        assert first.status_code == again.status_code == 200
+        assert await h.store.recall(f"wechat:nonce:{query['timestamp']}:{query['nonce']}:body") is None
+
+
 async def test_logs_carry_no_message_text_openid_or_secrets(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     question = "我的社保卡号是123456怎么激活"

@@ -11,6 +11,9 @@ Guarantees:
 
 * nothing reaches the engine before the request's signature (and, in safe mode, the
   message signature, decryption and app id) has been verified;
+* in plaintext mode, where the signature does not cover the body, a signed
+  ``(timestamp, nonce)`` is accepted with one body only: a captured URL cannot carry
+  another message;
 * a message WeChat re-sends (same ``MsgId``; for events same sender, ``CreateTime`` and
   event) is processed once, and every retry gets the same answer;
 * an answer is produced within WeChat's 5-second deadline: ``success`` when the turn is
@@ -266,6 +269,8 @@ class WeChatChannel:
             # The plain signature does not cover the body: with a key configured, only
             # bodies authenticated by msg_signature are accepted.
             return _rejected(403, "plaintext_in_safe_mode")
+        if not encrypted and not await self._first_body_for(timestamp, nonce, body):
+            return _rejected(403, "nonce_reused")
 
         fields = outer
         if encrypted:
@@ -299,6 +304,27 @@ class WeChatChannel:
         if not timestamp.isdigit():
             return False
         return abs(self.clock() - int(timestamp)) <= self.max_clock_skew
+
+    async def _first_body_for(self, timestamp: str, nonce: str, body: bytes) -> bool:
+        """False when this signed ``(timestamp, nonce)`` already came with another body.
+
+        In plaintext mode the signature covers the timestamp and nonce but not the body,
+        so a captured signed URL could carry any body while its timestamp is fresh. The
+        first body seen with a pair is kept (its hash) for as long as the pair can pass
+        the freshness check, ``2 * max_clock_skew``; the same body again is let through
+        (a replay or a retry of one message, which the ``MsgId`` de-duplication answers
+        without running it twice), any other body is refused.
+        """
+        key = f"wechat:nonce:{timestamp}:{nonce}"
+        digest = hashlib.sha256(body).hexdigest()
+        ttl = 2 * self.max_clock_skew
+        if await self.store.claim(key, ttl):
+            await self.store.remember(key + ":body", digest, ttl)
+            return True
+        deadline = time.monotonic() + 1.0  # the first request may be between claim and remember
+        while (seen := await self.store.recall(key + ":body")) is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return seen == digest
 
     async def _read_body(self, request: Request) -> bytes | None:
         """The body, or ``None`` when it is larger than ``max_body`` (read no further)."""
