@@ -3,12 +3,12 @@ keeps each member's follow-up apart, and (optionally) auto-answers confident mat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.channels.telegram import confident_enough, conversation_key
-from bot.state import MemoryStore
+from bot.messages import Turn
 from tests.fake_telegram import (  # noqa: F401 - fixtures
-    engine_for,
     BOT_USERNAME,
     FakeTelegram,
     RunningBot,
@@ -157,13 +157,8 @@ async def test_auto_answer_option(fake: FakeTelegram, fast_retries: None) -> Non
     async with polling_bot(fake, faqbot_group_auto_answer=True) as tg:
         chat, alice, bob = members(fake)
         alice_key = conversation_key(GROUP_ID, alice["id"])
-        probe = engine_for(tg.settings, MemoryStore())
         candidates = ["社保卡怎么激活", "社保卡激活期限", "激活社保卡需要带什么", "社保卡有几个账户"]
-        confident = None
-        for text in candidates:
-            if confident_enough(await probe.handle("probe", text)):
-                confident = text
-                break
+        confident = next((text for text in candidates if confident_enough(tg.reference.classify(text))), None)
         assert confident is not None, "the engine is confident about none of the FAQ questions"
         expected = await tg.expect_handle(alice_key, confident, alice)
         update = fake.text_update(chat, alice, confident)
@@ -175,12 +170,82 @@ async def test_auto_answer_option(fake: FakeTelegram, fast_retries: None) -> Non
         bob_key = conversation_key(GROUP_ID, bob["id"])
         before = len(fake.sent(GROUP_ID))
         for text in ("thanks!", "hello everyone", "今天天气不错"):
-            turn = await tg.expect_handle(bob_key, text, bob)
-            assert not confident_enough(turn), text
+            assert not confident_enough(tg.reference.classify(text)), text
             await fake.enqueue(fake.text_update(chat, bob, text))
         await tg.idle()
         assert len(fake.sent(GROUP_ID)) == before
         assert await tg.store.get(bob_key) is None
+
+
+def test_auto_answer_needs_a_confident_real_question() -> None:
+    assert confident_enough({"intent": "how_to_activate", "confidence": 0.9})
+    assert not confident_enough({"intent": "how_to_activate", "confidence": 0.3})
+    assert not confident_enough({"intent": None, "confidence": 1.0})
+    assert not confident_enough({"intent": "greeting", "confidence": 1.0})
+    assert not confident_enough({"intent": "thanks", "confidence": 1.0})
+    assert not confident_enough({})
+
+
+class Recording:
+    """The real engine, recording which conversations ``handle`` was called for."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.handled: list[tuple[str, str]] = []
+
+    async def handle(self, key: str, text: str, **kw: Any) -> Turn:
+        self.handled.append((key, text))
+        return await self.engine.handle(key, text, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+
+async def test_unsure_chatter_never_reaches_the_conversation(fake: FakeTelegram, fast_retries: None) -> None:
+    async with polling_bot(fake, faqbot_group_auto_answer=True, engine_type=Recording) as tg:
+        chat, alice, _ = members(fake)
+        key = conversation_key(GROUP_ID, alice["id"])
+        await ask(tg, chat, alice, f"@{BOT_USERNAME} {QUESTION}", QUESTION)  # a follow-up is pending
+        pending = await tg.store.get(key)
+        assert pending is not None and pending.pending is not None
+        handled = len(tg.engine.handled)
+        before = len(fake.sent(GROUP_ID))
+        for text in ("不需要", "2", "今天天气不错", "thanks!"):  # would answer the follow-up if handled
+            assert not confident_enough(tg.reference.classify(text)), text
+            await fake.enqueue(fake.text_update(chat, alice, text))
+        await tg.idle()
+        assert len(tg.engine.handled) == handled
+        assert len(fake.sent(GROUP_ID)) == before
+        assert await tg.store.get(key) == pending
+
+
+class Unsure:
+    """The real engine, except that every turn reports a low confidence."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    async def handle(self, key: str, text: str, **kw: Any) -> Turn:
+        return replace(await self.engine.handle(key, text, **kw), confidence=0.0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+
+async def test_auto_answer_decides_by_classify_and_leaves_the_turn_to_the_engine(
+    fake: FakeTelegram, fast_retries: None
+) -> None:
+    async with polling_bot(fake, faqbot_group_auto_answer=True, engine_type=Unsure) as tg:
+        chat, alice, _ = members(fake)
+        key = conversation_key(GROUP_ID, alice["id"])
+        assert confident_enough(tg.reference.classify(QUESTION))
+        expected = await tg.expect_handle(key, QUESTION, alice)
+        assert expected.replies[-1].choices, "the question asks a follow-up"
+        sent = await tg.send(fake.text_update(chat, alice, QUESTION), replies=len(expected_messages(expected)))
+        assert texts(sent) == expected_messages(expected)
+        state = await tg.store.get(key)  # the engine's state, not rolled back by the channel
+        assert state is not None and state.pending is not None
+        assert state.pending.choices == list(expected.replies[-1].choices)
 
 
 async def test_auto_answer_is_off_by_default(tg: RunningBot) -> None:

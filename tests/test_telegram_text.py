@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from bot.channels.telegram import ConfigurationError, bot_token, confident_enough, file_base_url
+from bot.channels.telegram import ConfigurationError, bot_token, file_base_url
 from bot.channels.telegram_logging import RedactingFilter
 from bot.channels.telegram_text import (
     MAX_CALLBACK_BYTES,
@@ -23,7 +23,6 @@ from bot.channels.telegram_text import (
     text_after,
     utf16_len,
 )
-from bot.messages import Reply, Turn
 from bot.settings import Settings
 
 paragraph_text = st.lists(
@@ -115,17 +114,6 @@ def test_file_base_url() -> None:
     assert file_base_url("http://127.0.0.1:8081/bot") == "http://127.0.0.1:8081/file/bot"
     assert file_base_url("https://api.telegram.org/bot{token}/test") == "https://api.telegram.org/file/bot{token}/test"
     assert file_base_url("https://bot.example.com/api/") == "https://bot.example.com/api/"
-
-
-def test_auto_answer_needs_a_confident_real_question() -> None:
-    def turn(intent: str | None, confidence: float) -> Turn:
-        return Turn(intent=intent, language="zh", replies=(Reply("x"),), confidence=confidence)
-
-    assert confident_enough(turn("activate_card", 0.9))
-    assert not confident_enough(turn("activate_card", 0.3))
-    assert not confident_enough(turn(None, 1.0))
-    assert not confident_enough(turn("greeting", 1.0))
-    assert not confident_enough(turn("thanks", 1.0))
 
 
 def test_redacting_filter_hides_secrets_in_messages_and_tracebacks() -> None:

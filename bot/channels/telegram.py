@@ -24,7 +24,7 @@ import logging
 import re
 import sys
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -439,23 +439,10 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await _auto_answer(update, context, message)
 
 
-def confident_enough(turn: Turn) -> bool:
-    """Whether an unaddressed group message deserves the engine's answer."""
-    return (
-        turn.intent is not None
-        and turn.intent not in AUTO_ANSWER_SKIPPED_INTENTS
-        and turn.confidence >= AUTO_ANSWER_MIN_CONFIDENCE
-    )
-
-
-def _classified_confident(engine: Engine, text: str) -> bool:
-    """A stateless pre-check with ``Engine.classify`` (when the engine has it), so that
-    ordinary chatter never touches anyone's conversation state."""
-    classify = getattr(engine, "classify", None)
-    if classify is None:
-        return True
-    found = classify(text)
-    intent, confidence = found.get("intent"), found.get("confidence")
+def confident_enough(classified: Mapping[str, object]) -> bool:
+    """Whether an unaddressed group message is a FAQ question the engine is sure about,
+    judged from :meth:`Engine.classify` (which reads and writes no conversation state)."""
+    intent, confidence = classified.get("intent"), classified.get("confidence")
     return (
         isinstance(intent, str)
         and intent not in AUTO_ANSWER_SKIPPED_INTENTS
@@ -465,23 +452,11 @@ def _classified_confident(engine: Engine, text: str) -> bool:
 
 
 async def _auto_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message) -> None:
-    """Answer an unaddressed group message only when :func:`confident_enough`; otherwise
-    leave the member's conversation state as it was (the message was not meant for the bot)."""
+    """Answer an unaddressed group message only when :func:`confident_enough`; anything
+    else never reaches the engine's conversations."""
     assert message.text is not None
-    services = _services(context)
-    if not _classified_confident(services.engine, message.text):
-        return
-    key = _message_key(message)
-    before = await services.store.get(key)
-    language = await language_hint(services.store, key, message.from_user)
-    turn = await services.engine.handle(key, message.text, language=language)
-    if confident_enough(turn):
-        await remember_language(services.store, key, turn)
-        await send_turn(context, Target.answering(message, key), turn)
-    elif before is None:
-        await services.store.delete(key)
-    else:
-        await services.store.put(key, before)
+    if confident_enough(_services(context).engine.classify(message.text)):
+        await _answer(update, context, message.text)
 
 
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
