@@ -465,6 +465,19 @@ async def test_oversized_answer_is_cut_and_zero_continues() -> None:
         assert len(h.engine.calls) == 2
 
 
+async def test_a_notice_between_the_parts_keeps_the_continuation() -> None:
+    async with harness(engine_class=LongAnswerEngine) as h:
+        more = h.engine.notice("more", "zh").strip()
+        first = await h.peer.text(USER, "long please")
+        assert first.content.endswith(more)
+        image = await h.peer.post(message_xml("image", USER, PicUrl="http://example.invalid/p.jpg", MediaId="m"))
+        assert image.content == h.engine.notice("non_text", "zh")
+        second = await h.peer.text(USER, "0")
+        assert second.content.split("\n", 1)[0] in LongAnswerEngine.LONG
+        assert second.content != first.content
+        assert len(h.engine.calls) == 1  # "0" was still served from the kept rest
+
+
 # ---------------------------------------------------------------- bad input
 
 

@@ -415,7 +415,7 @@ class WeChatChannel:
             language = await self._language(message.from_user)
         except Exception:  # the store may be what failed
             language = "zh"
-        return self._single_reply(message, self.engine.notice("fallback", language), language)
+        return await self._reply_with(message, self.engine.notice("fallback", language), language, keep_rest=False)
 
     async def _await_original(self, reply_token: str) -> str:
         """The reply the first delivery produced, once it is there (also when that turn
@@ -446,14 +446,14 @@ class WeChatChannel:
             text = message.recognition
         if text is None or not text.strip():
             language = await self._language(message.from_user)
-            return self._single_reply(message, self.engine.notice("non_text", language), language)
+            return await self._reply_with(message, self.engine.notice("non_text", language), language, keep_rest=False)
 
         # The last turn's language: the hint for texts with no language of their own ("1").
         language = await self._language(message.from_user)
         if text.strip() in CONTINUE_COMMANDS:
             rest = await self.store.recall(self._more_key(message.from_user))
             if rest:
-                return await self._send_part(message, rest, language)
+                return await self._reply_with(message, rest, language)
 
         turn = await self.engine.handle(key, text, language=language)
         await self.store.remember(self._language_key(message.from_user), turn.language, self.conversation_ttl)
@@ -469,17 +469,17 @@ class WeChatChannel:
         if not text.strip():
             await self.store.remember(self._more_key(message.from_user), "", self.conversation_ttl)
             return SUCCESS
-        return await self._send_part(message, text, turn.language)
+        return await self._reply_with(message, text, turn.language)
 
-    async def _send_part(self, message: InboundMessage, text: str, language: Language) -> str:
-        """A reply with as much of ``text`` as fits; the rest is kept for ``0``."""
+    async def _reply_with(
+        self, message: InboundMessage, text: str, language: Language, *, keep_rest: bool = True
+    ) -> str:
+        """A reply with as much of ``text`` as fits. With ``keep_rest`` the rest (maybe
+        none) becomes what ``0`` sends; without, a kept continuation is left alone (for
+        notices that interrupt a long answer)."""
         part, rest = split_content(strip_illegal_xml_chars(text), self.engine.notice("more", language), MAX_CONTENT_BYTES)
-        await self.store.remember(self._more_key(message.from_user), rest, self.conversation_ttl)
-        return self._reply_xml(message, part)
-
-    def _single_reply(self, message: InboundMessage, text: str, language: Language) -> str:
-        """A reply with ``text`` (cut if need be, without touching a kept continuation)."""
-        part, _ = split_content(strip_illegal_xml_chars(text), self.engine.notice("more", language), MAX_CONTENT_BYTES)
+        if keep_rest:
+            await self.store.remember(self._more_key(message.from_user), rest, self.conversation_ttl)
         return self._reply_xml(message, part)
 
     def _reply_xml(self, message: InboundMessage, content: str) -> str:
