@@ -100,6 +100,15 @@ async def test_run_with_a_token_telegram_rejects(tmp_path: Path, fake: FakeTeleg
     assert wrong.encode() not in out + err
 
 
+async def test_run_when_the_bot_api_is_unreachable(tmp_path: Path) -> None:
+    unreachable = f"http://127.0.0.1:{free_port()}/bot"
+    process = await start(tmp_path, "run", TELEGRAM_BOT_TOKEN=FakeTelegram().token, TELEGRAM_BASE_URL=unreachable)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1, err
+    assert out == b"" and err.decode().startswith("faqbot run: cannot reach the Telegram Bot API (")
+    assert len(err.decode().splitlines()) == 1 and b"Traceback" not in err
+
+
 async def test_run_polls_answers_and_stops_cleanly(tmp_path: Path, fake: FakeTelegram) -> None:
     process = await start(
         tmp_path, "run", TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BASE_URL=fake.base_url, FAQBOT_LOG_LEVEL="DEBUG"

@@ -71,12 +71,15 @@ async def test_mention_reply_and_ask_commands_are_answered(tg: RunningBot) -> No
     await ask(tg, chat, fake.user(2005, "Eve", "zh"), f"请问 @{BOT_USERNAME.lower()} 激活期限是多久", "请问 激活期限是多久")
 
 
-async def test_bare_mention_shows_the_topics(tg: RunningBot) -> None:
+async def test_bare_mention_or_ask_shows_the_topics(tg: RunningBot) -> None:
     fake = tg.fake
     chat, alice, _ = members(fake)
     key = conversation_key(GROUP_ID, alice["id"])
     welcome = await tg.expect_welcome(key, "zh")
     sent = await tg.send(fake.text_update(chat, alice, f"@{BOT_USERNAME}"), replies=len(expected_messages(welcome)))
+    assert texts(sent) == expected_messages(welcome)
+    welcome = await tg.expect_welcome(key, "zh")
+    sent = await tg.send(fake.text_update(chat, alice, f"/ask@{BOT_USERNAME}"), replies=len(expected_messages(welcome)))
     assert texts(sent) == expected_messages(welcome)
 
 

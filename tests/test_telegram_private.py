@@ -106,6 +106,21 @@ async def test_start_language_comes_from_language_code(tg: RunningBot, language:
     assert texts(sent) != expected_messages(await tg.expect_welcome(key, other))
 
 
+async def test_bare_ask_shows_the_topics_in_the_conversations_language(tg: RunningBot) -> None:
+    fake = tg.fake
+    user = fake.user(1015, language_code="zh-hans")
+    chat = fake.private_chat(user)
+    key = conversation_key(chat["id"], user["id"])
+    expected = await tg.expect_handle(key, "how do I activate my card", user)
+    await tg.send(fake.text_update(chat, user, "how do I activate my card"), replies=len(expected_messages(expected)))
+    welcome = await tg.expect_welcome(key, "en")  # the last turn's language, not the Telegram one
+    sent = await tg.send(fake.text_update(chat, user, "/ask"), replies=len(expected_messages(welcome)))
+    assert texts(sent) == expected_messages(welcome)
+    welcome = await tg.expect_welcome(key, "zh")  # /start goes by the Telegram language
+    sent = await tg.send(fake.text_update(chat, user, "/start"), replies=len(expected_messages(welcome)))
+    assert texts(sent) == expected_messages(welcome)
+
+
 async def test_stale_and_foreign_buttons_get_the_notice(tg: RunningBot) -> None:
     fake = tg.fake
     user = fake.user(1020, language_code="zh-CN")

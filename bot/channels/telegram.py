@@ -325,24 +325,24 @@ async def send_text(
     )
 
 
-async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    """Hand ``text`` to the engine for the sender of the update's message and send the turn."""
+async def _answer(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, *, language: Language | None = None
+) -> None:
+    """Hand ``text`` to the engine for the sender of the update's message and send the turn.
+
+    An empty ``text`` (a bare ``/ask`` or ``@Bot``, or ``/start``) gets the welcome with
+    the topics. ``language`` replaces the conversation's :func:`language_hint`.
+    """
     message = update.effective_message
     assert message is not None
     services = _services(context)
     key = _message_key(message)
-    language = await language_hint(services.store, key, message.from_user)
-    turn = await services.engine.handle(key, text, language=language)
-    await remember_language(services.store, key, turn)
-    await send_turn(context, Target.answering(message, key), turn)
-
-
-async def _welcome(update: Update, context: ContextTypes.DEFAULT_TYPE, language: Language) -> None:
-    message = update.effective_message
-    assert message is not None
-    key = _message_key(message)
-    services = _services(context)
-    turn = await services.engine.welcome(key, language)
+    if language is None:
+        language = await language_hint(services.store, key, message.from_user)
+    if text:
+        turn = await services.engine.handle(key, text, language=language)
+    else:
+        turn = await services.engine.welcome(key, language)
     await remember_language(services.store, key, turn)
     await send_turn(context, Target.answering(message, key), turn)
 
@@ -382,7 +382,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     assert message is not None
     user = message.from_user
-    await _welcome(update, context, language_of_code(user.language_code if user else None))
+    await _answer(update, context, "", language=language_of_code(user.language_code if user else None))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -404,12 +404,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         (e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0), None
     )
     question = text_after(message.text, Span(command.offset, command.length)) if command else ""
-    if question:
-        await _answer(update, context, question)
-    else:
-        services = _services(context)
-        key = _message_key(message)
-        await _welcome(update, context, await language_hint(services.store, key, message.from_user))
+    await _answer(update, context, question)
 
 
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -427,13 +422,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     bot = context.bot
     mentions = _mentions_of_bot(message, bot.username, bot.id)
     if mentions or _is_reply_to_bot(message, bot.id):
-        question = remove_spans(message.text, mentions)
-        if question:
-            await _answer(update, context, question)
-        else:  # just "@Bot": show what it can answer
-            services = _services(context)
-            key = _message_key(message)
-            await _welcome(update, context, await language_hint(services.store, key, message.from_user))
+        await _answer(update, context, remove_spans(message.text, mentions))  # "@Bot" alone: the topics
         return
     if _services(context).group_auto_answer:
         await _auto_answer(update, context, message)
@@ -650,8 +639,8 @@ def build_application(
 
 
 async def check_token(settings: Settings) -> None:
-    """Ask Telegram who the token belongs to (getMe); :class:`ConfigurationError` when
-    Telegram rejects it, so that ``faqbot run`` says so in one line."""
+    """Ask Telegram who the token belongs to (getMe): raises InvalidToken when Telegram
+    rejects it and NetworkError when it cannot be reached (see :func:`_exit_reason`)."""
     token = bot_token(settings)
     base_url = settings.telegram_base_url
     bot = (
@@ -659,11 +648,17 @@ async def check_token(settings: Settings) -> None:
         if base_url
         else Bot(token)
     )
-    try:
-        async with bot:
-            pass
-    except InvalidToken:
-        raise ConfigurationError("Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)") from None
+    async with bot:
+        pass
+
+
+def _exit_reason(exc: Exception) -> tuple[int, str]:
+    """The exit code and the one-line message of ``faqbot run`` for a failure that ends it."""
+    if isinstance(exc, InvalidToken):
+        return 2, "Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)"
+    if isinstance(exc, NetworkError):
+        return 1, f"cannot reach the Telegram Bot API ({type(exc).__name__})"
+    return 2, str(exc)  # ConfigurationError, StateStoreError: one line of their own
 
 
 def run_polling(settings: Settings) -> int:
@@ -672,22 +667,10 @@ def run_polling(settings: Settings) -> int:
         token = bot_token(settings)
         application = build_application(settings)
         asyncio.run(check_token(settings))
-    except ConfigurationError as exc:
-        print(f"faqbot run: {exc}", file=sys.stderr)
-        return 2
-    except NetworkError as exc:
-        print(f"faqbot run: cannot reach the Telegram Bot API ({type(exc).__name__})", file=sys.stderr)
-        return 1
-    configure_logging(settings.faqbot_log_level, secrets=[token])
-    try:
+        configure_logging(settings.faqbot_log_level, secrets=[token])
         application.run_polling(allowed_updates=ALLOWED_UPDATES)
-    except StateStoreError as exc:
-        print(f"faqbot run: {exc}", file=sys.stderr)
-        return 2
-    except InvalidToken:
-        print("faqbot run: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)", file=sys.stderr)
-        return 2
-    except NetworkError as exc:
-        print(f"faqbot run: cannot reach the Telegram Bot API ({type(exc).__name__})", file=sys.stderr)
-        return 1
+    except (ConfigurationError, StateStoreError, InvalidToken, NetworkError) as exc:
+        code, reason = _exit_reason(exc)
+        print(f"faqbot run: {reason}", file=sys.stderr)
+        return code
     return 0
