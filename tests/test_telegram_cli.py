@@ -114,11 +114,13 @@ async def test_run_polls_answers_and_stops_cleanly(tmp_path: Path, fake: FakeTel
         tmp_path, "run", TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BASE_URL=fake.base_url, FAQBOT_LOG_LEVEL="DEBUG"
     )
     try:
-        user = fake.user(5001, language_code="zh")
+        user = fake.user(5_001_736_942, "Zebulon", language_code="zh")
         chat = fake.private_chat(user)
         await fake.wait_calls("getUpdates", 1, timeout=30)
         await fake.enqueue(fake.text_update(chat, user, "/start"))
         sent = await fake.wait_sent(chat["id"], 1, timeout=30)
+        await fake.enqueue(fake.text_update(chat, user, "社保卡怎么激活"))
+        await fake.wait_sent(chat["id"], 2, timeout=30)
         assert sent[0]["reply_markup"]["inline_keyboard"]
         (polled,) = {tuple(c.params["allowed_updates"]) for c in fake.calls_of("getUpdates")}
         assert polled == ("message", "callback_query")
@@ -129,6 +131,9 @@ async def test_run_polls_answers_and_stops_cleanly(tmp_path: Path, fake: FakeTel
     assert fake.token.encode() not in out + err
     assert fake.token.split(":")[1].encode() not in out + err
     assert b"Traceback" not in err
+    # Even at DEBUG: no chat id, name or message text (python-telegram-bot logs whole updates).
+    assert b"5001736942" not in err and b"Zebulon" not in err and "社保卡怎么激活".encode() not in err
+    assert b"Application started" in err  # its INFO lines are kept
 
 
 def free_port() -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.channels.log_ids import log_key, user_ref
 from bot.channels.telegram import conversation_key
 from bot.messages import Language, Turn
 from tests.fake_telegram import (  # noqa: F401 - fixtures
@@ -134,3 +135,21 @@ async def test_a_failing_button_is_still_answered(fake: FakeTelegram, fast_retri
         assert "text" not in call.params
         await tg.idle()
         assert len(fake.sent(chat["id"])) == len(sent)
+
+
+async def test_logs_name_a_chat_by_a_keyed_hash_not_its_id(
+    tg: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    fake = tg.fake
+    user = fake.user(4_400_731_265, language_code="en")
+    chat = fake.private_chat(user)
+    sent = await tg.send(fake.text_update(chat, user, "/start"))
+    fake.fail_next("editMessageReplyMarkup", status=400)
+    await fake.enqueue(fake.press_update(user, sent[-1], sent[-1]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]))
+    await fake.wait_calls("editMessageReplyMarkup", 1)
+    await tg.idle()
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("keyboard_not_removed")]
+    assert line == f"keyboard_not_removed chat={user_ref(chat['id'], log_key(fake.token))} error=BadRequest"
+    assert user_ref(chat["id"], log_key(fake.token)) != user_ref(chat["id"])  # keyed, not a plain hash
+    assert not [r for r in caplog.records if str(chat["id"]) in r.getMessage()]

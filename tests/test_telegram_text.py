@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from bot.channels.telegram import ConfigurationError, bot_token, file_base_url
+from bot.channels.log_ids import log_key, user_ref
 from bot.channels.telegram_logging import RedactingFilter
 from bot.channels.telegram_text import (
     MAX_CALLBACK_BYTES,
@@ -128,3 +130,13 @@ def test_redacting_filter_hides_secrets_in_messages_and_tracebacks() -> None:
     RedactingFilter([secret]).filter(record)
     assert secret not in record.getMessage()
     assert record.exc_text is not None and secret not in record.exc_text
+
+
+def test_user_refs_are_short_stable_and_keyed() -> None:
+    key = log_key("123456:" + "A" * 35)
+    ref = user_ref(987654321, key)
+    assert ref == user_ref(987654321, key) and len(ref) == 12 and int(ref, 16) >= 0
+    assert "987654321" not in ref
+    assert ref != user_ref(987654321, log_key("123456:" + "B" * 35)) != user_ref(987654321)
+    assert user_ref(987654322, key) != ref
+    assert user_ref("oOpenId") == hashlib.sha256(b"oOpenId").hexdigest()[:12]  # unkeyed: as WeChat logs OpenIDs

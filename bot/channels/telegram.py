@@ -10,7 +10,9 @@ Telegram side of it:
   messages, ``/ask …``), or with ``FAQBOT_GROUP_AUTO_ANSWER`` when the engine is sure;
   each member has a conversation of their own (key ``tg:<chat>:<user>``);
 * plain-text sending (no parse mode, so nothing needs escaping), split at 4096 units,
-  rate-limited by :class:`~telegram.ext.AIORateLimiter` and retried on network errors.
+  rate-limited by :class:`~telegram.ext.AIORateLimiter` and retried on network errors;
+* logs carry no message text and no chat or user id, only a keyed hash of a chat id
+  (:func:`bot.channels.log_ids.user_ref`).
 
 ``faqbot run`` calls :func:`run_polling`; ``faqbot serve`` builds the same
 :class:`~telegram.ext.Application` without an updater (see :mod:`bot.web`).
@@ -25,7 +27,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from telegram import (
@@ -53,7 +55,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.telegram_logging import configure_logging, quiet_http_logs
+from bot.channels.log_ids import log_key, user_ref
+from bot.channels.telegram_logging import configure_logging, quiet_library_logs
 from bot.channels.telegram_text import (
     Span,
     choice_data,
@@ -133,6 +136,7 @@ class Services:
     engine: Engine
     store: StateStore
     group_auto_answer: bool = False
+    log_key: bytes = field(kw_only=True)  # chat ids are logged only as user_ref(chat_id, log_key)
 
 
 def attach_services(application: Application, services: Services) -> None:
@@ -536,7 +540,8 @@ async def _drop_keyboard(context: ContextTypes.DEFAULT_TYPE, chat_id: int, messa
     try:
         await context.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
     except TelegramError as exc:
-        logger.info("keyboard_not_removed chat=%s error=%s", chat_id, type(exc).__name__)
+        chat = user_ref(chat_id, _services(context).log_key)  # a private chat's id is the user's
+        logger.info("keyboard_not_removed chat=%s error=%s", chat, type(exc).__name__)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -604,7 +609,7 @@ def build_application(
     Raises :class:`ConfigurationError` for a missing or malformed token.
     """
     token = bot_token(settings)
-    quiet_http_logs()
+    quiet_library_logs()
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -622,7 +627,10 @@ def build_application(
         async def post_init(application: Application) -> None:
             opened_engine, opened_store = await open_engine(settings)
             attach_services(
-                application, Services(opened_engine, opened_store, settings.faqbot_group_auto_answer)
+                application,
+                Services(
+                    opened_engine, opened_store, settings.faqbot_group_auto_answer, log_key=log_key(token)
+                ),
             )
 
         async def post_shutdown(application: Application) -> None:
@@ -633,7 +641,9 @@ def build_application(
         builder = builder.post_init(post_init).post_shutdown(post_shutdown)
     application = builder.build()
     if engine is not None and store is not None:
-        attach_services(application, Services(engine, store, settings.faqbot_group_auto_answer))
+        attach_services(
+            application, Services(engine, store, settings.faqbot_group_auto_answer, log_key=log_key(token))
+        )
     add_handlers(application)
     return application
 

@@ -3,6 +3,8 @@
 The Bot API puts the token in every request URL, and ``httpx`` logs request URLs at
 INFO level: that logger is turned down to WARNING, and a filter on the root handlers
 replaces any configured secret that still shows up in a record with ``***``.
+python-telegram-bot logs whole updates and request parameters (chat ids, users' messages)
+at DEBUG level: its loggers are kept at INFO, even with ``FAQBOT_LOG_LEVEL=DEBUG``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import logging
 from collections.abc import Iterable
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-_NOISY_LOGGERS = ("httpx", "httpcore")
+#: Logger → the lowest level it may log at.
+_NOISY_LOGGERS = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "telegram": logging.INFO}
 _FORMATTER = logging.Formatter()
 
 
@@ -39,12 +42,13 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def quiet_http_logs() -> None:
-    """Keep ``httpx``/``httpcore`` request lines (which carry the bot token) out of INFO logs."""
-    for name in _NOISY_LOGGERS:
+def quiet_library_logs() -> None:
+    """Keep ``httpx``/``httpcore`` request lines (which carry the bot token) out of INFO logs,
+    and python-telegram-bot's DEBUG lines (which carry chat ids and messages) out of all logs."""
+    for name, lowest in _NOISY_LOGGERS.items():
         logger = logging.getLogger(name)
-        if logger.level < logging.WARNING:
-            logger.setLevel(logging.WARNING)
+        if logger.level < lowest:
+            logger.setLevel(lowest)
 
 
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
@@ -52,7 +56,7 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=level.upper(), format=LOG_FORMAT)
-    quiet_http_logs()
+    quiet_library_logs()
     redactor = RedactingFilter(secrets)
     for handler in root.handlers:
         handler.filters = [f for f in handler.filters if not isinstance(f, RedactingFilter)]
