@@ -42,6 +42,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.channels.log_ids import user_ref as _user_ref  # OpenIDs: long enough for a plain hash
 from bot.channels.wechat_crypto import CryptoError, WeChatCipher, sign, signature_matches
 from bot.channels.wechat_format import MAX_CONTENT_BYTES, format_turn, split_content
 from bot.channels.wechat_xml import (
@@ -128,11 +129,6 @@ def parse_message(fields: dict[str, str]) -> InboundMessage:
         recognition=fields.get("Recognition"),
         event=fields.get("Event"),
     )
-
-
-def _user_ref(open_id: str) -> str:
-    """A stable, non-reversible reference to a user for logs."""
-    return hashlib.sha256(open_id.encode("utf-8")).hexdigest()[:12]
 
 
 def _log(level: int, name: str, /, **fields: object) -> None:
