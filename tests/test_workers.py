@@ -34,6 +34,7 @@ from redis.asyncio import Redis
 from bot.dialogue import Engine
 from bot.messages import Turn
 from bot.state import ConversationState, MemoryStore, StateStore, open_store
+from bot.web import SECRET_HEADER
 from tests.fake_telegram import FakeTelegram
 from tests.support_processes import ServeProcess, connection_owner
 from tests.test_restart import QUESTION, QUESTION_EN, Reference, conversation_key
@@ -211,6 +212,8 @@ async def test_a_slow_turn_holds_up_only_its_own_conversation(
 WORKERS = 3
 CONVERSATIONS = 40
 CONCURRENT_REQUESTS = 12
+TELEGRAM_SECRET = "workers-webhook-secret"
+TELEGRAM_HEADERS = {SECRET_HEADER: TELEGRAM_SECRET}
 
 
 @dataclass
@@ -238,6 +241,7 @@ async def cluster(redis_server: str, tmp_path_factory: pytest.TempPathFactory) -
         "WECHAT_TOKEN": TOKEN,
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_BASE_URL": fake.base_url,
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
         "FAQBOT_STATE_URL": state_url,
         "FAQBOT_LOG_LEVEL": "INFO",
     }
@@ -395,7 +399,9 @@ async def test_a_resent_telegram_update_is_answered_once(cluster: Cluster) -> No
     chat = fake.private_chat(user)
     update = fake.text_update(chat, user, QUESTION)
     async with connections_to_distinct_workers(cluster, 2) as clients:
-        responses = await asyncio.gather(*(client.post("/telegram", json=update) for client in clients))
+        responses = await asyncio.gather(
+            *(client.post("/telegram", json=update, headers=TELEGRAM_HEADERS) for client in clients)
+        )
     assert [response.status_code for response in responses] == [200, 200]
     (sent,) = await fake.wait_sent(chat["id"], 1, timeout=20)
     assert sent["reply_markup"]["inline_keyboard"], "the follow-up question offers its choices"
@@ -404,7 +410,7 @@ async def test_a_resent_telegram_update_is_answered_once(cluster: Cluster) -> No
     # A later update of the same chat is answered; the duplicate never was.
     follow = fake.text_update(chat, user, "2")
     async with httpx.AsyncClient(base_url=cluster.server.base_url, timeout=20) as client:
-        assert (await client.post("/telegram", json=follow)).status_code == 200
+        assert (await client.post("/telegram", json=follow, headers=TELEGRAM_HEADERS)).status_code == 200
     await fake.wait_sent(chat["id"], 2, timeout=20)
     await fake.settle(0.5)
     messages = fake.sent(chat["id"])
