@@ -45,6 +45,7 @@ SYSTEM_TEXTS = (
     "nothing_to_cancel",
     "disambiguation",
     "menu",
+    "unavailable",
 )
 
 
@@ -94,16 +95,16 @@ class IntentSpec(_Strict):
 class Prompt(_Strict):
     """A follow-up question: its text, the choices offered, and the hint used when re-asking."""
 
-    text: str
+    text: str = Field(min_length=1)
     choices: list[str] = Field(min_length=1)
-    hint: str
+    hint: str = Field(min_length=1)
 
 
 class Variant(_Strict):
     """One answer text, used when every ``when`` condition holds (the first match wins)."""
 
     when: dict[str, bool | str] = Field(default_factory=dict)
-    text: str
+    text: str = Field(min_length=1)
 
 
 class ResponseSpec(_Strict):

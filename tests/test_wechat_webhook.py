@@ -371,14 +371,14 @@ async def test_slow_subscribe_is_welcomed_on_the_retry() -> None:
         assert h.engine.calls == [("welcome", f"wechat:{USER}")]
 
 
-async def test_engine_failure_gets_the_fallback_notice_once(caplog: pytest.LogCaptureFixture) -> None:
+async def test_engine_failure_gets_the_unavailable_notice_once(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     question = "我的社保卡号是123456怎么激活"
     async with harness(engine_options={"fail": True}) as h:
         push = message_xml("text", USER, Content=question, msg_id=6_000_000_006)
         reply = await h.peer.post(push)
         assert_reply_envelope(reply)
-        assert reply.content == h.engine.notice("fallback", "zh")
+        assert reply.content == h.engine.notice("unavailable", "zh")
         retry = await h.peer.post(push)
         assert retry.body == reply.body
         assert len(h.engine.calls) == 1  # the failed turn is not run again
@@ -387,12 +387,12 @@ async def test_engine_failure_gets_the_fallback_notice_once(caplog: pytest.LogCa
     assert question not in logged and USER not in logged
 
 
-async def test_late_engine_failure_gives_the_retry_the_fallback_notice() -> None:
+async def test_late_engine_failure_gives_the_retry_the_unavailable_notice() -> None:
     async with harness(engine_options={"delay": 0.3, "fail": True}, engine_timeout=0.1, retry_wait=1.0) as h:
         push = message_xml("text", USER, Content="社保卡怎么激活", msg_id=6_000_000_007)
         assert (await h.peer.post(push)).is_success
         retry = await h.peer.post(push)
-        assert retry.content == h.engine.notice("fallback", "zh")
+        assert retry.content == h.engine.notice("unavailable", "zh")
         assert len(h.engine.calls) == 1
 
 

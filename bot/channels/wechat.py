@@ -20,7 +20,7 @@ Guarantees:
   too slow. The turn still finishes and its reply is kept for a retry of the message
   (WeChat retries when it got no answer in time, e.g. the ``success`` was late; a
   ``success`` it did get ends its retries, so that reply is then never seen);
-* a turn that fails is answered with the engine's ``fallback`` notice, never run again;
+* a turn that fails is answered with the engine's ``unavailable`` notice, never run again;
 * no reply ``Content`` exceeds 2047 UTF-8 bytes: longer text is cut, and the rest is
   sent when the user replies ``0``;
 * error responses carry a short status text, never a traceback; logs carry no message
@@ -378,7 +378,7 @@ class WeChatChannel:
     async def _complete(self, message: InboundMessage, reply_token: str) -> str:
         """Answer ``message`` and remember the reply under ``reply_token`` for retries.
 
-        When answering fails, the engine's ``fallback`` notice is the reply (and is
+        When answering fails, the engine's ``unavailable`` notice is the reply (and is
         remembered): the turn is never run a second time, since a failed turn may already
         have changed the conversation.
         """
@@ -406,12 +406,12 @@ class WeChatChannel:
         return reply
 
     async def _failure_reply(self, message: InboundMessage) -> str:
-        """The ``fallback`` notice, in the user's last language when the store can tell."""
+        """The ``unavailable`` notice, in the user's last language when the store can tell."""
         try:
             language = await self._language(message.from_user)
         except Exception:  # the store may be what failed
             language = "zh"
-        return await self._reply_with(message, self.engine.notice("fallback", language), language, keep_rest=False)
+        return await self._reply_with(message, self.engine.notice("unavailable", language), language, keep_rest=False)
 
     async def _await_original(self, reply_token: str) -> str:
         """The reply the first delivery produced, once it is there (also when that turn
