@@ -24,6 +24,9 @@ _DENIAL = re.compile(
     r"不需要|不用|不要|不想|没必要|用不到|用不上|不开通|不需|无需|不太需要|"
     r"\b(?:don'?t|do not|doesn'?t|won'?t|no|not|never|without|no need)\b|don'?t care"
 )
+_DENIAL_AFTER = re.compile(r"^[^，,。.]{0,6}(?:用不上|用不到|不需要|不用|不要|没必要)|\b(?:not needed|i don'?t need|is not needed)\b")
+"""Denial after the cue: 银行功能用不上, bank functions not needed."""
+_CLAUSE_MARKS = "，,。.;；!?！？"
 _MEDICAL_ONLY = re.compile(
     r"只(?:是|想|需要|要|用|看病|买药)?[^，,。.]{0,8}(?:医保|看病|买药|医疗)|"
     r"\bonly\b[^,.;]{0,30}\b(?:medical|insurance|doctor|medicine|hospital|health)|"
@@ -39,7 +42,7 @@ _PERSON_EN = (
     r"mother-in-law|father-in-law|elderly (?:parent|relative|mother|father))"
 )
 _AGENT = re.compile(
-    rf"(?:替|帮|给|代|为)(?:我的?)?{_PERSON_ZH}|{_PERSON_ZH}的(?:社保卡|医保卡|卡)|"
+    rf"(?:替|帮|给|代|为)(?:我的?)?{_PERSON_ZH}|{_PERSON_ZH}的(?:社保卡|医保卡|卡)|(?:替|帮|代|给)(?:他|她)(?:们)?|(?:他|她)的(?:社保卡|医保卡|卡)|"
     rf"\bmy {_PERSON_EN}'?s\b|\b(?:for|on behalf of) (?:my )?(?:elderly )?{_PERSON_EN}\b|"
     r"\b(?:his|her|their|someone else'?s|somebody else'?s|another person'?s) (?:social security |medical )?card\b|"
     r"\bfor (?:him|her|them)\b|我替别人|我帮别人|替别人|帮别人|替他人|帮他人|替老人|帮老人"
@@ -63,9 +66,10 @@ def financial_account(text: str) -> bool | None:
         return False
     cue = _FINANCIAL.search(text)
     if cue:
-        clause_start = max(text.rfind(mark, 0, cue.start()) for mark in "，,。.;；!?！？")
-        before = text[clause_start + 1 : cue.start()]
-        return not _DENIAL.search(before)
+        clause_start = max(text.rfind(mark, 0, cue.start()) for mark in _CLAUSE_MARKS)
+        clause_end = min((i for i in (text.find(mark, cue.end()) for mark in _CLAUSE_MARKS) if i >= 0), default=len(text))
+        before, after = text[clause_start + 1 : cue.start()], text[cue.end() : clause_end]
+        return not (_DENIAL.search(before) or _DENIAL_AFTER.search(after))
     if _MEDICAL_ONLY.search(text):
         return False
     return None

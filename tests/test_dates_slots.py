@@ -309,3 +309,20 @@ def test_a_deadline_day_itself_has_not_passed() -> None:
     assert on_the_day["half_year_date"] == "2026-11-25" and on_the_day["deadline_status"] == "open"
     day_after = variables(knowledge, "deadline", {"received_date": "2026-05-24"}, date(2026, 11, 25))
     assert day_after["deadline_status"] == "half_year_passed"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("卡里的银行功能用不上，在哪激活", False),  # the denial comes after the cue
+        ("金融功能不需要", False),
+        ("金融功能要用", True),
+    ],
+)
+def test_financial_denial_after_the_cue(text: str, expected: bool) -> None:
+    assert financial_account(text) is expected
+
+
+def test_acting_for_him_or_her_is_the_agent_role() -> None:
+    assert role("我拿他的卡去帮他激活行不行") == "agent"
+    assert role("能帮她激活吗") == "agent"
