@@ -318,18 +318,30 @@ def test_missing_folder(tmp_path: Path) -> None:
 # -- the commands refuse a broken knowledge base -------------------------------------------------
 
 
-def run_faqbot(kb_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FAQBOT_KB_DIR": str(kb_dir), "PYTHONIOENCODING": "utf-8"}
+def run_faqbot(kb_dir: Path, *args: str, stdin: str = "", **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FAQBOT_KB_DIR": str(kb_dir), "PYTHONIOENCODING": "utf-8", **extra_env}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin, capture_output=True, text=True, env=env, cwd=kb_dir, timeout=60,
     )  # fmt: skip
 
 
-@pytest.mark.parametrize(("args", "stdin"), [(("check",), ""), (("chat", "--json"), "社保卡怎么激活\n")])
+SERVER_ENV = {"FAQBOT_STATE_URL": "memory://", "WECHAT_TOKEN": "token", "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot"}
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin"),
+    [
+        (("check",), ""),
+        (("chat", "--json"), "社保卡怎么激活\n"),
+        (("classify",), "社保卡怎么激活\n"),
+        (("run",), ""),  # before any token check or network call
+        (("serve", "--port", "9"), ""),
+    ],
+)
 def test_commands_name_file_and_line_and_exit_2(kb_dir: Path, args: tuple[str, ...], stdin: str) -> None:
     path = write(kb_dir / "intents" / "thanks.yaml", THANKS_INTENT + "\tbroken: tab\n")
-    result = run_faqbot(kb_dir, *args, stdin=stdin)
+    result = run_faqbot(kb_dir, *args, stdin=stdin, **SERVER_ENV)
     assert result.returncode == 2, result.stderr
     assert f"{path}:{line_of(path, 'broken')}:" in result.stderr
     assert "Traceback" not in result.stderr

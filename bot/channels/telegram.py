@@ -67,6 +67,7 @@ from bot.channels.telegram_text import (
     text_after,
 )
 from bot.dialogue import Engine
+from bot.knowledge import load_knowledge
 from bot.messages import Language, Reply, Turn
 from bot.settings import Settings
 from bot.state import StateStore, StateStoreError, open_store
@@ -673,6 +674,7 @@ def _exit_reason(exc: Exception) -> tuple[int, str]:
 
 def run_polling(settings: Settings) -> int:
     """``faqbot run``: serve Telegram by long polling until interrupted. Returns the exit code."""
+    load_knowledge(settings.faqbot_kb_dir)  # refuse a broken knowledge base before touching the network
     try:
         token = bot_token(settings)
         application = build_application(settings)
