@@ -14,16 +14,20 @@ No pytest here (``benchmarks/webhook_load.py`` uses it too): failures raise
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
 
 import httpx
+import uvicorn
+from starlette.types import ASGIApp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 60.0
@@ -271,3 +275,28 @@ def connection_owner(server: tuple[str, int], client: tuple[str, int], pids: Ite
         if _fd_socket_inodes(pid) & inodes:
             return pid
     return None
+
+
+@contextlib.asynccontextmanager
+async def uvicorn_in_loop(app: ASGIApp, *, lifespan: str = "on") -> AsyncIterator[tuple[str, uvicorn.Server]]:
+    """Serve ``app`` with a real uvicorn in this event loop on a free loopback port.
+
+    Yields the base URL and the server; stops it on exit.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert not task.done(), "uvicorn exited during start-up"
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}", server
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
+        sock.close()

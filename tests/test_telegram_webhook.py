@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,12 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from bot.channels.telegram import ALLOWED_UPDATES, ConfigurationError, conversation_key
 from bot.settings import Settings
 from bot.state import MemoryStore
 from bot.web import MAX_BODY_BYTES, SECRET_HEADER, create_app
+from tests.support_processes import uvicorn_in_loop
 from tests.fake_telegram import (  # noqa: F401 - fixtures
     engine_for,
     FakeTelegram,
@@ -40,8 +39,6 @@ class WebhookBot:
     client: httpx.AsyncClient
     settings: Settings
     reference: Any
-    server: uvicorn.Server
-    task: asyncio.Task[None]
 
     async def post(self, update: Any, secret: str | None = SECRET, **kw: Any) -> httpx.Response:
         headers = {SECRET_HEADER: secret} if secret is not None else {}
@@ -57,24 +54,9 @@ async def webhook_bot(fake: FakeTelegram, **overrides: Any) -> AsyncIterator[Web
     settings = make_settings(fake, **values)
     store = MemoryStore()
     app = create_app(settings, engine=engine_for(settings, store), store=store)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert not task.done(), "uvicorn exited during start-up"
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.02)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield WebhookBot(fake, client, settings, engine_for(settings, MemoryStore()), server, task)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
-        sock.close()
+    async with uvicorn_in_loop(app) as (base_url, _):
+        async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+            yield WebhookBot(fake, client, settings, engine_for(settings, MemoryStore()))
 
 
 @pytest.fixture

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from bot.channels.wechat import wechat_routes
 from bot.channels.wechat_format import MAX_CONTENT_BYTES
 from bot.runtime import build_engine
 from bot.state import MemoryStore
-from tests.support_processes import ServeProcess
+from tests.support_processes import ServeProcess, uvicorn_in_loop
 from tests.test_wechat_peer import TOKEN, WeChatPeer, message_xml, settings, wechat_signature
 
 USER = "oFaqbotServerTestUser000001"
@@ -28,23 +26,8 @@ async def base_url() -> AsyncIterator[str]:
     store = MemoryStore()
     config = settings(aes=True)
     app = Starlette(routes=wechat_routes(config, build_engine(config, store), store))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert not task.done(), "uvicorn exited"
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-        sock.close()
+    async with uvicorn_in_loop(app, lifespan="off") as (url, _):
+        yield url
 
 
 async def test_over_a_real_server(base_url: str) -> None:
