@@ -7,7 +7,6 @@ the pending question (if any) from the state store, and saves what the next mess
 
 from __future__ import annotations
 
-import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -16,13 +15,11 @@ from datetime import date
 
 from bot import render
 from bot.knowledge import KnowledgeBase
-from bot.matcher import TIE_CEILING, TIE_MARGIN, Match, Matcher
+from bot.matcher import Match, Matcher
 from bot.messages import Language, Reply, Turn
 from bot.normalize import fold, normalize
 from bot.slots import extract
 from bot.state import ConversationState, PendingQuestion, StateStore
-
-log = logging.getLogger(__name__)
 
 MAX_REASKS = 2
 """A follow-up answer that does not fit is re-asked at most this often, then the general answer is given."""
@@ -188,6 +185,7 @@ class Engine:
 
         match = self.matcher.match(text)
         if match.intent is not None:
+            context.match = match
             return False  # the person changed topic: the new question wins
         if pending.reasks >= MAX_REASKS:
             context.state.pending = None
@@ -210,21 +208,15 @@ class Engine:
         return labels.index(typed) if typed in labels else None
 
     def _new_question(self, context: _Context, text: str) -> None:
-        match = self.matcher.match(text)
+        match = context.match or self.matcher.match(text)  # a failed follow-up answer was matched already
         context.match = match
         if match.intent is None:
             self._fallback(context)
             return
         context.state.slots = self._extract_slots(match.intent, text, context.today)
-        runner_up = match.runner_up
-        if (
-            runner_up is not None
-            and self.knowledge.intents[match.intent].domain
-            and runner_up[0] in self._topics
-            and match.confidence - runner_up[1] < TIE_MARGIN
-            and match.confidence < TIE_CEILING
-        ):
-            self._ask_which(context, [match.intent, runner_up[0]])
+        rival = match.rival
+        if rival in self._topics and match.intent in self._topics:
+            self._ask_which(context, [match.intent, rival])
             return
         self._proceed(context, match.intent)
 

@@ -8,7 +8,10 @@ scored against every example and against each intent as a whole; the two views a
 blended. A unit the knowledge base has never seen keeps its weight in the message, which
 pulls the score down: "activate my SIM card" shares "activate" and "card" with the domain,
 but "sim" is foreign, so it falls back instead of getting a confident wrong answer.
-Examples of the reserved ``out_of_scope`` intent catch the close calls that remain.
+Before scoring, a message that names another thing (a SIM card, "activate my gym
+membership", the lexicon's ``other_things``) or another social-insurance matter
+(``other_topics``) is out of scope; examples of the reserved ``out_of_scope`` intent catch
+the close calls that remain.
 """
 
 from __future__ import annotations
@@ -90,8 +93,13 @@ class Match:
     """Every answerable intent with its score, best first."""
 
     @property
-    def runner_up(self) -> tuple[str, float] | None:
-        return self.ranking[1] if len(self.ranking) > 1 else None
+    def rival(self) -> str | None:
+        """The runner-up intent when it is too close to call: the dialogue then asks which."""
+        if self.intent is None or len(self.ranking) < 2:
+            return None
+        runner_up, score = self.ranking[1]
+        close = self.confidence - score < TIE_MARGIN and self.confidence < TIE_CEILING
+        return runner_up if close else None
 
 
 @lru_cache(maxsize=65536)
@@ -117,26 +125,20 @@ class Matcher:
         lexicon = lexicon or {}
         self._small_talk = frozenset(small_talk) | {OUT_OF_SCOPE}
         self._anchors = {intent: frozenset(f"c:{c}" for c in concepts) for intent, concepts in (anchors or {}).items()}
-        self._vocabulary: set[str] = {
-            word
-            for text in [example.text for example in examples] + [t for c in lexicon.values() for ts in c.values() for t in ts]
-            for word in normalize(text).words
-        }
-        self._vocabulary_list = sorted(self._vocabulary)
+        texts = [normalize(example.text) for example in examples]  # normalised once: start-up cost
         lexicon_texts = [normalize(word) for concept in lexicon.values() for words in concept.values() for word in words]
-        self._known_characters = {char for example in examples for char in normalize(example.text).text} | {
-            char for text in lexicon_texts for char in text.text
-        }
+        self._vocabulary: set[str] = {word for text in texts + lexicon_texts for word in text.words}
+        self._vocabulary_list = sorted(self._vocabulary)
+        self._known_characters = {char for text in texts + lexicon_texts for char in text.text}
         self._concepts = _ConceptIndex(lexicon, self._english_tokens, exact={_FOREIGN_CONCEPT})
-        in_scope = [normalize(example.text) for example in examples if example.intent != OUT_OF_SCOPE]
-        out_of_scope = [normalize(example.text) for example in examples if example.intent == OUT_OF_SCOPE]
-        self._domain_modifiers = _object_modifiers(in_scope)
-        self._foreign_modifiers = _object_modifiers(out_of_scope) - self._domain_modifiers
-        bags = [self._units(normalize(example.text)) for example in examples]
+        self._domain_modifiers = _object_modifiers([t for t, e in zip(texts, examples) if e.intent != OUT_OF_SCOPE])
+        self._foreign_modifiers = (
+            _object_modifiers([t for t, e in zip(texts, examples) if e.intent == OUT_OF_SCOPE]) - self._domain_modifiers
+        )
+        bags = [self._units(text) for text in texts]
         document_frequency = Counter(unit for bag in bags for unit in set(bag))
         total = len(bags)
         self._idf = {unit: math.log((1 + total) / (1 + count)) + 1.0 for unit, count in document_frequency.items()}
-        self._unknown_weight = _UNKNOWN_WEIGHT
         self._known_units = set(self._idf) | {unit for text in lexicon_texts for unit in self._units(text)}
 
         # unit → intent → [(example index, weight)]: examples are scored only for the
@@ -193,7 +195,7 @@ class Matcher:
     def _vector(self, units: Sequence[str]) -> dict[str, float]:
         counts = Counter(units)
         return _unit_length(
-            {unit: (1 + math.log(count)) * self._idf.get(unit, self._unknown_weight) for unit, count in counts.items()}
+            {unit: (1 + math.log(count)) * self._idf.get(unit, _UNKNOWN_WEIGHT) for unit, count in counts.items()}
         )
 
     def _coverage(self, units: Sequence[str]) -> float:
@@ -241,6 +243,7 @@ class Matcher:
         if len(word) == 1 and not word.isascii():
             return word in self._known_characters
         return self._correct(word.replace("'", "")) in self._vocabulary
+
     # -- scoring -----------------------------------------------------------------------
 
     def match(self, text: str | NormalizedText) -> Match:

@@ -616,3 +616,19 @@ def test_empty_settings_lines_count_as_unset(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("WECHAT_AES_KEY", "")
     settings = Settings()
     assert settings.telegram_bot_token is None and settings.wechat_aes_key is None
+
+
+async def test_a_near_tie_asks_which_and_the_choice_proceeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.matcher import Match
+    from bot.state import MemoryStore
+
+    engine = build_engine(Settings(), MemoryStore(), today=lambda: date(2026, 11, 25))
+    tie = Match("how_to_activate", 0.40, "zh", (("how_to_activate", 0.40), ("where_to_activate", 0.39)))
+    monkeypatch.setattr(engine.matcher, "match", lambda text: tie)
+    asked = await engine.handle("tie", "社保卡激活")
+    assert asked.replies[0].text == engine.notice("disambiguation", "zh")
+    labels = engine.knowledge.responses
+    assert asked.replies[0].choices == (labels["how_to_activate"].label["zh"], labels["where_to_activate"].label["zh"])
+    monkeypatch.undo()
+    chosen = await engine.choose("tie", asked.replies[0].prompt_id or "", 1)
+    assert chosen is not None and chosen.intent == "where_to_activate" and chosen.awaiting == "financial_account"

@@ -268,3 +268,13 @@ def test_anchors_and_activation_keep_questions_in_scope(matcher: Matcher, text: 
 
 def test_another_matter_that_speaks_of_activation_stays_in_scope(matcher: Matcher) -> None:
     assert matcher.match("社保卡丢了，还没激活，怎么办").intent is not None
+
+
+def test_a_rival_is_only_a_close_and_weak_runner_up() -> None:
+    from bot.matcher import Match
+
+    close = Match("where_to_activate", 0.40, "zh", (("where_to_activate", 0.40), ("how_to_activate", 0.38)))
+    assert close.rival == "how_to_activate"
+    assert Match("where_to_activate", 0.40, "zh", (("where_to_activate", 0.40), ("how_to_activate", 0.30))).rival is None
+    assert Match("where_to_activate", 0.70, "zh", (("where_to_activate", 0.70), ("how_to_activate", 0.69))).rival is None
+    assert Match(None, 0.1, "zh", (("where_to_activate", 0.1), ("how_to_activate", 0.1))).rival is None
