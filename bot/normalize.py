@@ -39,7 +39,6 @@ class NormalizedText:
     ``None`` when the message has no letters of either script (``"1"``, an emoji).
     """
 
-    original: str
     text: str
     language: Language | None
 
@@ -68,7 +67,7 @@ def normalize(text: str) -> NormalizedText:
     """Fold ``text`` and drop punctuation, emoji and control characters."""
     folded = fold(text).replace("\u2019", "'")
     cleaned = _SPACES.sub(" ", _NOT_TEXT.sub(" ", folded)).strip()
-    return NormalizedText(original=text, text=cleaned, language=detect_language(cleaned))
+    return NormalizedText(text=cleaned, language=detect_language(cleaned))
 
 
 def detect_language(cleaned: str) -> Language | None:

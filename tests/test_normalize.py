@@ -46,10 +46,6 @@ def test_normalize_drops_punctuation_emoji_and_control_characters(raw: str, text
     assert normalize(raw).text == text
 
 
-def test_normalize_keeps_the_original() -> None:
-    assert normalize("社保卡怎麼啟用？").original == "社保卡怎麼啟用？"
-
-
 def test_traditional_and_simplified_normalize_alike() -> None:
     assert normalize("社保卡怎麼啟用？").text == normalize("社保卡怎么启用").text == "社保卡怎么启用"
 
