@@ -26,8 +26,6 @@ import os
 import platform
 import random
 import secrets
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +35,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the server helpers are shared with the tests
+
+from tests.support_processes import ServeProcess, redis_server_binary, start_redis, stop_process  # noqa: E402
 TOKEN = "faqbot-benchmark-token"
 ACCOUNT = "gh_faqbot_benchmark"
 QUESTION = "社保卡在哪激活"
@@ -139,48 +140,23 @@ async def _generate(url: str, token: str, messages: int, concurrency: int, max_s
 # ----------------------------------------------------------------------------- servers
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _redis(url: str | None, workdir: Path) -> Iterator[str]:
     """``url``, or a throw-away redis-server on a free loopback port."""
     if url:
         yield url
         return
-    binary = os.environ.get("REDIS_SERVER") or shutil.which("redis-server")
+    binary = redis_server_binary()
     if not binary:
         raise SystemExit("webhook_load: redis-server not found (install it, set REDIS_SERVER, or pass --redis-url)")
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir), "--daemonize", "no", "--loglevel", "warning"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    started = start_redis(binary, workdir)
+    if started is None:
+        raise SystemExit("webhook_load: redis-server did not start")
+    process, port = started
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-                    sock.sendall(b"*1\r\n$4\r\nPING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("webhook_load: redis-server did not start")
-            time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def _cpu_seconds(pids: set[int]) -> float:
@@ -197,9 +173,6 @@ def _cpu_seconds(pids: set[int]) -> float:
 
 
 def _measure(name: str, state_url: str, workers: int, args: argparse.Namespace, workdir: Path) -> dict[str, object]:
-    sys.path.insert(0, str(ROOT))
-    from tests.support_processes import ServeProcess
-
     settings = {"WECHAT_TOKEN": TOKEN, "FAQBOT_STATE_URL": state_url, "FAQBOT_LOG_LEVEL": args.log_level}
     server = ServeProcess(settings, workdir / name, workers=workers)
     server.start()

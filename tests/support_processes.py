@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -45,6 +46,58 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+REDIS_START_ATTEMPTS = 3
+REDIS_START_SECONDS = 10.0
+
+
+def redis_server_binary() -> str | None:
+    """``$REDIS_SERVER``, else ``redis-server`` on ``PATH``."""
+    return os.environ.get("REDIS_SERVER") or shutil.which("redis-server")
+
+
+def _pings(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_redis(binary: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int] | None:
+    """A throw-away redis-server on a free loopback port (no persistence), answering PING.
+
+    Retries on another port if the first was snatched; ``None`` when it never came up
+    (``workdir/redis.log`` says why).
+    """
+    for _ in range(REDIS_START_ATTEMPTS):
+        port = free_port()
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(workdir), "--daemonize", "no", "--logfile", str(workdir / "redis.log"),
+             "--loglevel", "warning"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + REDIS_START_SECONDS
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _pings(port):
+                return proc, port
+            time.sleep(0.05)
+        stop_process(proc)
+    return None
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate ``proc``, killing it if it does not exit within 5 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def serve_env(settings: Mapping[str, str]) -> dict[str, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 
 from bot.web import SECRET_HEADER
 from tests.fake_telegram import FakeTelegram, fake  # noqa: F401 - fixture
+from tests.support_processes import free_port
 
 SECRET = "cli-webhook-secret"
 BAD_TOKENS = ["123:abc", "not-a-token", "123456789:" + "A" * 29, "abc:" + "A" * 35, "123456789:" + "A" * 34 + "!"]
@@ -134,12 +134,6 @@ async def test_run_polls_answers_and_stops_cleanly(tmp_path: Path, fake: FakeTel
     # Even at DEBUG: no chat id, name or message text (python-telegram-bot logs whole updates).
     assert b"5001736942" not in err and b"Zebulon" not in err and "社保卡怎么激活".encode() not in err
     assert b"Application started" in err  # its INFO lines are kept
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def test_serve_refuses_several_workers_without_a_shared_store(tmp_path: Path, fake: FakeTelegram) -> None:
