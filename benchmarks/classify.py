@@ -77,7 +77,12 @@ def main() -> None:
         build = time.perf_counter() - start
         matcher.match("warm up 预热")
         result = _measure(matcher, queries, args.rounds)
-        print(json.dumps({"knowledge_base": label, "examples": len(kb_examples), "build_s": round(build, 2), **result}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {"knowledge_base": label, "examples": len(kb_examples), "build_s": round(build, 2), **result},
+                ensure_ascii=False,
+            )
+        )
 
 
 if __name__ == "__main__":

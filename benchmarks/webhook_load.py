@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the server helpers are shared with the tests
 
 from tests.support_processes import ServeProcess, redis_server_binary, start_redis, stop_process  # noqa: E402
+
 TOKEN = "faqbot-benchmark-token"
 ACCOUNT = "gh_faqbot_benchmark"
 QUESTION = "社保卡在哪激活"
@@ -59,7 +60,7 @@ def _text_xml(user: str, content: str, msg_id: int) -> bytes:
         f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
         f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
         f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _percentile(sorted_values: list[float], fraction: float) -> float:
@@ -210,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=2000, help="messages per configuration (two per conversation)")
     parser.add_argument(
-        "--concurrency", type=int, default=16,
+        "--concurrency",
+        type=int,
+        default=16,
         help="requests in flight at most (on 2 cores, beyond ~16 the generator itself saturates)",
     )
     parser.add_argument("--workers", type=int, default=2, help="workers of the Redis configuration")

@@ -63,7 +63,7 @@ def _chat(args: argparse.Namespace) -> int:
         while True:
             if interactive:
                 try:
-                    text = input("> ")
+                    text = await asyncio.to_thread(input, "> ")
                 except EOFError:
                     print()
                     return
@@ -106,7 +106,9 @@ def _check(args: argparse.Namespace) -> int:
     settings = Settings()
     knowledge = load_knowledge(settings.faqbot_kb_dir)
     examples = len(knowledge.examples)
-    print(f"knowledge base OK: {len(knowledge.intents)} intents, {examples} examples, {len(knowledge.lexicon)} concepts")
+    print(
+        f"knowledge base OK: {len(knowledge.intents)} intents, {examples} examples, {len(knowledge.lexicon)} concepts"
+    )
     return 0
 
 
@@ -124,7 +126,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and shell completion)."""
-    parser = argparse.ArgumentParser(prog="faqbot", description="Social-security-card activation FAQ bot (社保卡激活问答).")
+    parser = argparse.ArgumentParser(
+        prog="faqbot", description="Social-security-card activation FAQ bot (社保卡激活问答)."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     chat = commands.add_parser("chat", help="chat in the terminal (no token, no network)")

@@ -17,18 +17,48 @@ _MONTHS = {
     name: number
     for number, names in enumerate(
         [
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
-            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
-            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"), ("december", "dec"),
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
         ],
         start=1,
     )
     for name in names
 }
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_CHINESE_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "半": 0.5}
-_NUMBER = r"(\d{1,3}|[一二两三四五六七八九十]{1,3}|半|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
-_ENGLISH_NUMBERS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())} | {"a": 1, "an": 1}
+_CHINESE_DIGITS = {
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+    "半": 0.5,
+}
+_NUMBER = (
+    r"(\d{1,3}|[一二两三四五六七八九十]{1,3}|半|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+)
+_ENGLISH_NUMBERS = {
+    w: i
+    for i, w in enumerate(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+    )
+} | {"a": 1, "an": 1}
 
 _ISO = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
 _CHINESE_MONTH_DAY = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*[日号號]?")
@@ -38,12 +68,22 @@ _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MON
 _AGO_ZH = re.compile(rf"{_NUMBER}\s*个?\s*(天|日|周|星期|礼拜|月|年)\s*(?:以前|之前|前)")
 _AGO_EN = re.compile(rf"\b{_NUMBER}\s+(day|week|month|year)s?\s+ago\b")
 _RELATIVE = {
-    "today": relativedelta(), "今天": relativedelta(), "今日": relativedelta(),
-    "yesterday": relativedelta(days=-1), "昨天": relativedelta(days=-1),
-    "day before yesterday": relativedelta(days=-2), "前天": relativedelta(days=-2),
-    "last week": relativedelta(weeks=-1), "上周": relativedelta(weeks=-1), "上星期": relativedelta(weeks=-1), "上个星期": relativedelta(weeks=-1),
-    "last month": relativedelta(months=-1), "上个月": relativedelta(months=-1), "上月": relativedelta(months=-1),
-    "last year": relativedelta(years=-1), "去年": relativedelta(years=-1),
+    "today": relativedelta(),
+    "今天": relativedelta(),
+    "今日": relativedelta(),
+    "yesterday": relativedelta(days=-1),
+    "昨天": relativedelta(days=-1),
+    "day before yesterday": relativedelta(days=-2),
+    "前天": relativedelta(days=-2),
+    "last week": relativedelta(weeks=-1),
+    "上周": relativedelta(weeks=-1),
+    "上星期": relativedelta(weeks=-1),
+    "上个星期": relativedelta(weeks=-1),
+    "last month": relativedelta(months=-1),
+    "上个月": relativedelta(months=-1),
+    "上月": relativedelta(months=-1),
+    "last year": relativedelta(years=-1),
+    "去年": relativedelta(years=-1),
 }
 _RELATIVE_PHRASE = re.compile("|".join(sorted(map(re.escape, _RELATIVE), key=len, reverse=True)))
 """The first relative phrase in the text (longest alternative first: 'day before yesterday')."""
@@ -51,8 +91,19 @@ _TODAY = frozenset({"today", "今天", "今日"})
 _RECEIPT = re.compile(r"领|拿到|收到|到手|寄到|received|got|arrived|picked up|collected")
 """'Today' is the day the card was received only next to such a verb ('今天刚领的'),
 or as a whole answer; in '今天还能激活吗' it is just now."""
-_UNITS = {"天": "days", "日": "days", "周": "weeks", "星期": "weeks", "礼拜": "weeks", "月": "months", "年": "years",
-          "day": "days", "week": "weeks", "month": "months", "year": "years"}
+_UNITS = {
+    "天": "days",
+    "日": "days",
+    "周": "weeks",
+    "星期": "weeks",
+    "礼拜": "weeks",
+    "月": "months",
+    "年": "years",
+    "day": "days",
+    "week": "weeks",
+    "month": "months",
+    "year": "years",
+}
 
 
 def _number(token: str) -> float:

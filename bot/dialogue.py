@@ -142,7 +142,9 @@ class Engine:
         if command in CANCEL_WORDS:
             had_pending = context.state.pending is not None and context.state.pending.kind == "slot"
             self._clear(context)
-            context.replies.append(Reply(self.notice("cancelled" if had_pending else "nothing_to_cancel", context.language)))
+            context.replies.append(
+                Reply(self.notice("cancelled" if had_pending else "nothing_to_cancel", context.language))
+            )
             return
         if command == _START or command.startswith(_START + " "):
             self._clear(context)
@@ -231,7 +233,10 @@ class Engine:
             if slot.name not in context.state.slots:
                 prompt = self.knowledge.responses[intent].prompts[slot.name][context.language]
                 pending = PendingQuestion(
-                    kind="slot", prompt_id=secrets.token_hex(4), intent=intent, slot=slot.name,
+                    kind="slot",
+                    prompt_id=secrets.token_hex(4),
+                    intent=intent,
+                    slot=slot.name,
                     choices=list(prompt.choices),
                 )
                 context.state.pending = pending

@@ -104,9 +104,13 @@ def evaluate(engine: Engine, path: Path) -> Report:
             report.slots.add(ok and all(result["slots"].get(k) == v for k, v in row.slots.items()))
         if not ok:
             report.confusions[(expected, got)] += 1
-            report.misses.append({"line": number, "text": text, "expected": acceptable, "got": got, "confidence": result["confidence"]})
+            report.misses.append(
+                {"line": number, "text": text, "expected": acceptable, "got": got, "confidence": result["confidence"]}
+            )
         elif row.slots is not None and any(result["slots"].get(k) != v for k, v in row.slots.items()):
-            report.misses.append({"line": number, "text": text, "expected_slots": row.slots, "got_slots": result["slots"]})
+            report.misses.append(
+                {"line": number, "text": text, "expected_slots": row.slots, "got_slots": result["slots"]}
+            )
     return report
 
 
@@ -123,12 +127,21 @@ def format_report(report: Report) -> str:
         lines.append("misses:")
         for miss in data["misses"]:
             if "got" in miss:
-                lines.append(f"  line {miss['line']}: {miss['text']!r} expected {'/'.join(miss['expected'])}, got {miss['got']} ({miss['confidence']:.2f})")
+                lines.append(
+                    f"  line {miss['line']}: {miss['text']!r} expected {'/'.join(miss['expected'])}, got {miss['got']} ({miss['confidence']:.2f})"
+                )
             else:
-                lines.append(f"  line {miss['line']}: {miss['text']!r} slots {miss['expected_slots']} got {miss['got_slots']}")
+                lines.append(
+                    f"  line {miss['line']}: {miss['text']!r} slots {miss['expected_slots']} got {miss['got_slots']}"
+                )
     lines.append(f"lines: {data['total']}")
-    lines.append("in-scope accuracy: " + ", ".join(f"{lang} {_pct(rate)}" for lang, rate in data["in_scope_accuracy"].items()))
-    lines.append("out-of-scope rejected: " + ", ".join(f"{lang} {_pct(rate)}" for lang, rate in data["out_of_scope_rejection"].items()))
+    lines.append(
+        "in-scope accuracy: " + ", ".join(f"{lang} {_pct(rate)}" for lang, rate in data["in_scope_accuracy"].items())
+    )
+    lines.append(
+        "out-of-scope rejected: "
+        + ", ".join(f"{lang} {_pct(rate)}" for lang, rate in data["out_of_scope_rejection"].items())
+    )
     lines.append(f"slot accuracy: {_pct(data['slot_accuracy'])} ({data['slot_lines']} lines)")
     lines.append(f"overall accuracy: {_pct(data['accuracy'])}")
     return "\n".join(lines)

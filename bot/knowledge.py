@@ -265,7 +265,9 @@ def load_knowledge(root: Path) -> KnowledgeBase:
                 for name, texts in spec.system.items():
                     for language in LANGUAGES:
                         if language not in texts:
-                            problems.append(f"{document.where('system', name)}: system text {name!r} has no {language!r}")
+                            problems.append(
+                                f"{document.where('system', name)}: system text {name!r} has no {language!r}"
+                            )
             continue
         spec = _validate(ResponseSpec, document, problems)
         if spec is not None:
@@ -299,15 +301,26 @@ def load_knowledge(root: Path) -> KnowledgeBase:
     for name, spec in intents.items():
         for concept in spec.anchors:
             if concept not in lexicon:
-                problems.append(f"{intent_docs[name].where('anchors')}: anchor {concept!r} is not a concept of the lexicon")
+                problems.append(
+                    f"{intent_docs[name].where('anchors')}: anchor {concept!r} is not a concept of the lexicon"
+                )
 
     examples = _collect_examples(intents, intent_docs, problems)
     if problems:
         raise KnowledgeError(problems)
-    return KnowledgeBase(intents=intents, responses=responses, system=system, examples=examples, lexicon=lexicon, topics=tuple(topics))
+    return KnowledgeBase(
+        intents=intents, responses=responses, system=system, examples=examples, lexicon=lexicon, topics=tuple(topics)
+    )
 
 
-def _register(spec: Any, document: _Document, specs: dict[str, Any], documents: dict[str, _Document], what: str, problems: list[str]) -> None:
+def _register(
+    spec: Any,
+    document: _Document,
+    specs: dict[str, Any],
+    documents: dict[str, _Document],
+    what: str,
+    problems: list[str],
+) -> None:
     """Keep ``spec`` under its intent id, refusing a second file for the same intent."""
     if spec.intent in specs:
         problems.append(f"{document.where('intent')}: {what} for {spec.intent!r} also in {documents[spec.intent].path}")
@@ -334,15 +347,21 @@ def _check_responses(intent: IntentSpec, response: ResponseSpec, document: _Docu
             problems.append(f"{document.where('answers')}: no {language!r} answer")
             continue
         if variants[-1].when:
-            problems.append(f"{document.where('answers', language, len(variants) - 1)}: the last {language!r} answer must have no 'when' (it is the general answer)")
+            problems.append(
+                f"{document.where('answers', language, len(variants) - 1)}: the last {language!r} answer must have no 'when' (it is the general answer)"
+            )
         for index, variant in enumerate(variants):
             try:
                 placeholders = _placeholders(variant.text)
             except ValueError as error:
-                problems.append(f"{document.where('answers', language, index)}: invalid template: {error} (write {{{{ and }}}} for a literal brace)")
+                problems.append(
+                    f"{document.where('answers', language, index)}: invalid template: {error} (write {{{{ and }}}} for a literal brace)"
+                )
                 placeholders = set()
             for name in sorted((placeholders | set(variant.when)) - variables):
-                problems.append(f"{document.where('answers', language, index)}: unknown variable {{{name}}} (known: {', '.join(sorted(variables)) or 'none'})")
+                problems.append(
+                    f"{document.where('answers', language, index)}: unknown variable {{{name}}} (known: {', '.join(sorted(variables)) or 'none'})"
+                )
             for name, expected in variant.when.items():
                 possible = condition_values.get(name)
                 if possible is not None and expected not in possible:
@@ -358,15 +377,21 @@ def _check_responses(intent: IntentSpec, response: ResponseSpec, document: _Docu
         for language in LANGUAGES:
             prompt = prompts.get(language)
             if prompt is None:
-                problems.append(f"{document.where('prompts', slot.name)}: slot {slot.name!r} has no {language!r} prompt")
+                problems.append(
+                    f"{document.where('prompts', slot.name)}: slot {slot.name!r} has no {language!r} prompt"
+                )
             elif len(prompt.choices) != len(slot.values):
-                problems.append(f"{document.where('prompts', slot.name, language, 'choices')}: {len(prompt.choices)} choices for {len(slot.values)} slot values {slot.values}")
+                problems.append(
+                    f"{document.where('prompts', slot.name, language, 'choices')}: {len(prompt.choices)} choices for {len(slot.values)} slot values {slot.values}"
+                )
     for name in sorted(set(response.prompts) - {slot.name for slot in intent.slots}):
         problems.append(f"{document.where('prompts', name)}: prompt for unknown slot {name!r}")
     return problems
 
 
-def _collect_examples(intents: dict[str, IntentSpec], docs: dict[str, _Document], problems: list[str]) -> tuple[Example, ...]:
+def _collect_examples(
+    intents: dict[str, IntentSpec], docs: dict[str, _Document], problems: list[str]
+) -> tuple[Example, ...]:
     """All examples, refusing one that stands under two intents (it would make matching a coin toss)."""
     from bot.normalize import normalize  # late import: normalisation pulls in OpenCC
 
@@ -379,6 +404,8 @@ def _collect_examples(intents: dict[str, IntentSpec], docs: dict[str, _Document]
                 key = normalize(text).text
                 first = seen.setdefault(key, example)
                 if first is not example and first.intent != name:
-                    problems.append(f"{example.where}: example {text!r} is also under intent {first.intent!r} ({first.where})")
+                    problems.append(
+                        f"{example.where}: example {text!r} is also under intent {first.intent!r} ({first.where})"
+                    )
                 examples.append(example)
     return tuple(examples)

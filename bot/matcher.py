@@ -17,6 +17,7 @@ the close calls that remain.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import re
 from collections import Counter, defaultdict
@@ -54,7 +55,7 @@ _ACTIVATION_CONCEPT = "activate"
 _ACTIVATE_VERBS = frozenset({"activate", "activating", "enable", "unlock"})
 _FOREIGN_CONCEPT = "other_things"
 _OTHER_TOPIC_CONCEPT = "other_topics"
-_DETERMINERS = frozenset("my the a an your his her their our this that new".split())
+_DETERMINERS = frozenset(["my", "the", "a", "an", "your", "his", "her", "their", "our", "this", "that", "new"])
 _ANCHOR_CONCEPTS = ("social_security", "card", "activate")
 _UNANCHORED_FACTOR = 0.75
 """A domain answer to a message that names neither the card nor activation needs more evidence."""
@@ -73,8 +74,46 @@ _TYPO_CUTOFF = 82.0
 """rapidfuzz ratio a word needs to be read as a known one: one slip in a short word, two in a long
 one (secuirty → security, socail → social), but not think → thank."""
 _STOPWORDS = frozenset(
-    "a an the i me my to of is are am be been it its do does did and or in on at this that "
-    "you your please so just im i'm i've ive would could should will".split()
+    [
+        "a",
+        "an",
+        "the",
+        "i",
+        "me",
+        "my",
+        "to",
+        "of",
+        "is",
+        "are",
+        "am",
+        "be",
+        "been",
+        "it",
+        "its",
+        "do",
+        "does",
+        "did",
+        "and",
+        "or",
+        "in",
+        "on",
+        "at",
+        "this",
+        "that",
+        "you",
+        "your",
+        "please",
+        "so",
+        "just",
+        "im",
+        "i'm",
+        "i've",
+        "ive",
+        "would",
+        "could",
+        "should",
+        "will",
+    ]
 )
 
 _stemmer = snowballstemmer.stemmer("english")
@@ -108,7 +147,7 @@ def _stem(word: str) -> str:
 
 
 def _pairs(tokens: Sequence[str]) -> list[str]:
-    return [f"{a}_{b}" for a, b in zip(tokens, tokens[1:])]
+    return [f"{a}_{b}" for a, b in itertools.pairwise(tokens)]
 
 
 class Matcher:
@@ -126,14 +165,19 @@ class Matcher:
         self._small_talk = frozenset(small_talk) | {OUT_OF_SCOPE}
         self._anchors = {intent: frozenset(f"c:{c}" for c in concepts) for intent, concepts in (anchors or {}).items()}
         texts = [normalize(example.text) for example in examples]  # normalised once: start-up cost
-        lexicon_texts = [normalize(word) for concept in lexicon.values() for words in concept.values() for word in words]
+        lexicon_texts = [
+            normalize(word) for concept in lexicon.values() for words in concept.values() for word in words
+        ]
         self._vocabulary: set[str] = {word for text in texts + lexicon_texts for word in text.words}
         self._vocabulary_list = sorted(self._vocabulary)
         self._known_characters = {char for text in texts + lexicon_texts for char in text.text}
         self._concepts = _ConceptIndex(lexicon, self._english_tokens, exact={_FOREIGN_CONCEPT})
-        self._domain_modifiers = _object_modifiers([t for t, e in zip(texts, examples) if e.intent != OUT_OF_SCOPE])
+        self._domain_modifiers = _object_modifiers(
+            [t for t, e in zip(texts, examples, strict=False) if e.intent != OUT_OF_SCOPE]
+        )
         self._foreign_modifiers = (
-            _object_modifiers([t for t, e in zip(texts, examples) if e.intent == OUT_OF_SCOPE]) - self._domain_modifiers
+            _object_modifiers([t for t, e in zip(texts, examples, strict=False) if e.intent == OUT_OF_SCOPE])
+            - self._domain_modifiers
         )
         bags = [self._units(text) for text in texts]
         document_frequency = Counter(unit for bag in bags for unit in set(bag))
@@ -145,7 +189,7 @@ class Matcher:
         # intents whose centroid is close, so a large knowledge base stays fast.
         postings: dict[str, dict[str, list[tuple[int, float]]]] = defaultdict(lambda: defaultdict(list))
         centroids: dict[str, Counter[str]] = defaultdict(Counter)
-        for index, (example, bag) in enumerate(zip(examples, bags)):
+        for index, (example, bag) in enumerate(zip(examples, bags, strict=False)):
             for unit, weight in self._vector(bag).items():
                 postings[unit][example.intent].append((index, weight))
                 centroids[example.intent][unit] += weight
@@ -203,7 +247,9 @@ class Matcher:
 
         A question about something else is mostly made of words no example uses.
         """
-        content = [unit for unit in units if (unit.startswith("w:") and "_" not in unit) or (":" not in unit and "_" in unit)]
+        content = [
+            unit for unit in units if (unit.startswith("w:") and "_" not in unit) or (":" not in unit and "_" in unit)
+        ]
         if not content:
             return 1.0
         return sum(unit in self._known_units for unit in content) / len(content)
@@ -230,11 +276,11 @@ class Matcher:
         )
 
     def _activates_unknown_thing(self, text: NormalizedText) -> bool:
-        """"activate my gym membership": the thing activated is a word no example knows."""
+        """ "activate my gym membership": the thing activated is a word no example knows."""
         words = text.words
         return any(
             word in _ACTIVATE_VERBS and determiner in _DETERMINERS and not self._is_known(thing)
-            for word, determiner, thing in zip(words, words[1:], words[2:])
+            for word, determiner, thing in zip(words, words[1:], words[2:], strict=False)
         )
 
     def _is_known(self, word: str) -> bool:
@@ -276,11 +322,17 @@ class Matcher:
         anchored = any(f"c:{concept}" in present for concept in _ANCHOR_CONCEPTS)
         scores: dict[str, float] = {}
         for intent in self._intents:
-            blended = _EXAMPLE_WEIGHT * best_example.get(intent, 0.0) + (1 - _EXAMPLE_WEIGHT) * centroid_scores.get(intent, 0.0)
-            tied = anchored or intent in self._small_talk or not self._anchors.get(intent, frozenset()).isdisjoint(present)
+            blended = _EXAMPLE_WEIGHT * best_example.get(intent, 0.0) + (1 - _EXAMPLE_WEIGHT) * centroid_scores.get(
+                intent, 0.0
+            )
+            tied = (
+                anchored or intent in self._small_talk or not self._anchors.get(intent, frozenset()).isdisjoint(present)
+            )
             scores[intent] = blended * coverage * (1.0 if tied else _UNANCHORED_FACTOR)
 
-        ranking = tuple(sorted(((i, round(s, 4)) for i, s in scores.items() if i != OUT_OF_SCOPE), key=lambda item: -item[1]))
+        ranking = tuple(
+            sorted(((i, round(s, 4)) for i, s in scores.items() if i != OUT_OF_SCOPE), key=lambda item: -item[1])
+        )
         best_intent, best_score = max(scores.items(), key=lambda item: item[1])
         if best_intent == OUT_OF_SCOPE or best_score < THRESHOLD:
             confidence = best_score if best_intent != OUT_OF_SCOPE else 0.0
@@ -303,7 +355,9 @@ class _ConceptIndex:
     激活码 and "window" into "Windows".
     """
 
-    def __init__(self, lexicon: Lexicon, tokenize: Callable[[NormalizedText], list[str]], exact: Collection[str] = ()) -> None:
+    def __init__(
+        self, lexicon: Lexicon, tokenize: Callable[[NormalizedText], list[str]], exact: Collection[str] = ()
+    ) -> None:
         self._syllables: list[tuple[str, tuple[str, ...]]] = []
         self._characters: list[tuple[str, str]] = []
         self._phrases: list[tuple[str, tuple[str, ...]]] = []
@@ -354,7 +408,7 @@ def _object_modifiers(texts: Sequence[NormalizedText]) -> set[str]:
         tokens = ["", *text.text.split(" ")]
         modifiers.update(
             before
-            for previous, before, word in zip(tokens, tokens[1:], tokens[2:])
+            for previous, before, word in zip(tokens, tokens[1:], tokens[2:], strict=False)
             if word in _OBJECT_WORDS and (previous in _DETERMINERS or previous == "")
         )
         for noun in _OBJECT_CHARACTERS:

@@ -9,7 +9,9 @@ from bot.knowledge import DEADLINE_STATUSES, KnowledgeBase, Variant
 from bot.messages import Language
 
 
-def variables(knowledge: KnowledgeBase, intent: str, slots: dict[str, bool | str | None], today: date) -> dict[str, object]:
+def variables(
+    knowledge: KnowledgeBase, intent: str, slots: dict[str, bool | str | None], today: date
+) -> dict[str, object]:
     """Template variables: the filled slots plus what follows from them (deadline dates).
 
     A deadline date is the last day to activate: it has passed only once today is later.

@@ -11,7 +11,9 @@ from bot.settings import Settings
 from bot.state import MemoryStore, StateStore
 
 
-def build_engine(settings: Settings, store: StateStore | None = None, *, today: Callable[[], date] = date.today) -> Engine:
+def build_engine(
+    settings: Settings, store: StateStore | None = None, *, today: Callable[[], date] = date.today
+) -> Engine:
     """The engine for ``settings``; raises :class:`bot.knowledge.KnowledgeError` on a broken knowledge base."""
     return Engine(
         load_knowledge(settings.faqbot_kb_dir),

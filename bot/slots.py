@@ -24,7 +24,9 @@ _DENIAL = re.compile(
     r"不需要|不用|不要|不想|没必要|用不到|用不上|不开通|不需|无需|不太需要|"
     r"\b(?:don'?t|do not|doesn'?t|won'?t|no|not|never|without|no need)\b|don'?t care"
 )
-_DENIAL_AFTER = re.compile(r"^[^，,。.]{0,6}(?:用不上|用不到|不需要|不用|不要|没必要)|\b(?:not needed|i don'?t need|is not needed)\b")
+_DENIAL_AFTER = re.compile(
+    r"^[^，,。.]{0,6}(?:用不上|用不到|不需要|不用|不要|没必要)|\b(?:not needed|i don'?t need|is not needed)\b"
+)
 """Denial after the cue: 银行功能用不上, bank functions not needed."""
 _CLAUSE_MARKS = "，,。.;；!?！？"
 _MEDICAL_ONLY = re.compile(
@@ -54,7 +56,9 @@ _INSURED = re.compile(
 )
 _ROLE_ANSWERS = {
     "insured": re.compile(r"^(?:我|我的|我自己|自己|本人|me|mine|my card|myself|for me|i am the holder|insured)$"),
-    "agent": re.compile(r"^(?:别人|他人|家人|替别人|帮别人|someone else|someone else'?s|for someone else|agent|other|others|them|him|her)$"),
+    "agent": re.compile(
+        r"^(?:别人|他人|家人|替别人|帮别人|someone else|someone else'?s|for someone else|agent|other|others|them|him|her)$"
+    ),
 }
 
 
@@ -67,7 +71,9 @@ def financial_account(text: str) -> bool | None:
     cue = _FINANCIAL.search(text)
     if cue:
         clause_start = max(text.rfind(mark, 0, cue.start()) for mark in _CLAUSE_MARKS)
-        clause_end = min((i for i in (text.find(mark, cue.end()) for mark in _CLAUSE_MARKS) if i >= 0), default=len(text))
+        clause_end = min(
+            (i for i in (text.find(mark, cue.end()) for mark in _CLAUSE_MARKS) if i >= 0), default=len(text)
+        )
         before, after = text[clause_start + 1 : cue.start()], text[cue.end() : clause_end]
         return not (_DENIAL.search(before) or _DENIAL_AFTER.search(after))
     if _MEDICAL_ONLY.search(text):

@@ -76,9 +76,7 @@ def check_settings(settings: Settings) -> None:
                 "(e.g. openssl rand -hex 32) so that forged updates are refused"
             )
         if not SECRET_PATTERN.fullmatch(secret.get_secret_value()):
-            raise ConfigurationError(
-                "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
-            )
+            raise ConfigurationError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         url = settings.telegram_webhook_url
         if url is not None and not url.startswith("https://"):
             logger.warning("TELEGRAM_WEBHOOK_URL is not https://; Telegram only calls HTTPS webhooks")
@@ -188,9 +186,7 @@ def create_app(
 
                 app.router.routes.extend(wechat_routes(settings, opened_engine, opened_store))
             if telegram_on:
-                application = build_application(
-                    settings, engine=opened_engine, store=opened_store, polling=False
-                )
+                application = build_application(settings, engine=opened_engine, store=opened_store, polling=False)
                 await application.initialize()
                 await application.start()
                 app.state.telegram = application
@@ -293,13 +289,24 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080, work
     configure_logging(settings.faqbot_log_level, _secrets(settings))
     if workers > 1:
         uvicorn.run(
-            "bot.web:app_from_env", factory=True, host=host, port=port, workers=workers,
-            proxy_headers=True, log_config=None, http=NoDelayH11Protocol,
+            "bot.web:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            log_config=None,
+            http=NoDelayH11Protocol,
             access_log=False,  # its lines carry WeChat's query string: openid, signature
         )
     else:
         uvicorn.run(
-            create_app(settings), host=host, port=port, proxy_headers=True, log_config=None, http=NoDelayH11Protocol,
+            create_app(settings),
+            host=host,
+            port=port,
+            proxy_headers=True,
+            log_config=None,
+            http=NoDelayH11Protocol,
             access_log=False,
         )
     return 0

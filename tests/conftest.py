@@ -14,6 +14,8 @@ import pytest
 
 from tests.support_processes import redis_server_binary, start_redis, stop_process
 
+pytest_plugins = ["tests.fake_telegram"]
+
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

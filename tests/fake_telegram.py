@@ -47,8 +47,15 @@ BOT_USERNAME = "SheBaoFaqBot"
 
 JSON_FIELDS = {"reply_markup", "reply_parameters", "allowed_updates", "entities", "link_preview_options"}
 INT_FIELDS = {
-    "chat_id", "message_id", "message_thread_id", "offset", "limit", "timeout",
-    "reply_to_message_id", "max_connections", "cache_time",
+    "chat_id",
+    "message_id",
+    "message_thread_id",
+    "offset",
+    "limit",
+    "timeout",
+    "reply_to_message_id",
+    "max_connections",
+    "cache_time",
 }
 BOOL_FIELDS = {"drop_pending_updates", "show_alert", "disable_notification", "protect_content"}
 
@@ -170,12 +177,8 @@ class FakeTelegram:
 
     def fail_next(self, method: str, *, status: int = 429, retry_after: int | None = None, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with an error (429 needs ``retry_after``)."""
-        description = (
-            f"Too Many Requests: retry after {retry_after}" if status == 429 else "Bad Gateway"
-        )
-        self._failures.setdefault(method, []).extend(
-            Failure(status, description, retry_after) for _ in range(times)
-        )
+        description = f"Too Many Requests: retry after {retry_after}" if status == 429 else "Bad Gateway"
+        self._failures.setdefault(method, []).extend(Failure(status, description, retry_after) for _ in range(times))
 
     @property
     def pending_updates(self) -> list[dict[str, Any]]:
@@ -188,7 +191,8 @@ class FakeTelegram:
     def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
         """Snapshots of the messages the bot sent (``sendMessage`` results), oldest first."""
         return [
-            copy.deepcopy(m) for m in self._messages.values()
+            copy.deepcopy(m)
+            for m in self._messages.values()
             if m["from"]["id"] == BOT_ID and (chat_id is None or m["chat"]["id"] == chat_id)
         ]
 
@@ -223,7 +227,9 @@ class FakeTelegram:
     # ------------------------------------------------------------------ building updates
 
     @staticmethod
-    def user(user_id: int, first_name: str = "Ann", language_code: str | None = "en", username: str | None = None) -> dict[str, Any]:
+    def user(
+        user_id: int, first_name: str = "Ann", language_code: str | None = "en", username: str | None = None
+    ) -> dict[str, Any]:
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
         if language_code:
             user["language_code"] = language_code
@@ -270,9 +276,7 @@ class FakeTelegram:
 
     def open_topic(self, chat: dict[str, Any], creator: dict[str, Any], name: str = "激活") -> int:
         """Create a forum topic (its service message id is the thread id)."""
-        message = self._new_message(
-            chat, creator, forum_topic_created={"name": name, "icon_color": 7322096}
-        )
+        message = self._new_message(chat, creator, forum_topic_created={"name": name, "icon_color": 7322096})
         message["message_thread_id"] = message["message_id"]
         message["is_topic_message"] = True
         return message["message_id"]
@@ -308,16 +312,26 @@ class FakeTelegram:
         fields.update(self._thread_fields(chat, thread_id, reply_to))
         return self._update(message=self._new_message(chat, user, **fields))
 
-    def sticker_update(self, chat: dict[str, Any], user: dict[str, Any], *, reply_to: int | None = None) -> dict[str, Any]:
+    def sticker_update(
+        self, chat: dict[str, Any], user: dict[str, Any], *, reply_to: int | None = None
+    ) -> dict[str, Any]:
         sticker = {
-            "file_id": "CAACAgIAAxkBAAIBVGZ", "file_unique_id": "AgADVGZ", "type": "regular",
-            "width": 512, "height": 512, "is_animated": False, "is_video": False, "emoji": "👍",
+            "file_id": "CAACAgIAAxkBAAIBVGZ",
+            "file_unique_id": "AgADVGZ",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": "👍",
         }
         fields = {"sticker": sticker, **self._thread_fields(chat, None, reply_to)}
         return self._update(message=self._new_message(chat, user, **fields))
 
     def photo_update(self, chat: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
-        photo = [{"file_id": "AgACAgIAAxkBAAIB", "file_unique_id": "AQADx", "width": 90, "height": 90, "file_size": 1200}]
+        photo = [
+            {"file_id": "AgACAgIAAxkBAAIB", "file_unique_id": "AQADx", "width": 90, "height": 90, "file_size": 1200}
+        ]
         return self._update(message=self._new_message(chat, user, photo=photo))
 
     def voice_update(self, chat: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
@@ -366,10 +380,8 @@ class FakeTelegram:
 
         timeout = float(params.get("timeout", 0))
         if not ready() and timeout:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await self.wait_until(ready, timeout)
-            except TimeoutError:
-                pass
         batch = self._updates[: int(params.get("limit", 100))]
         if allowed:
             batch = [u for u in batch if any(kind in u for kind in allowed)]
@@ -592,8 +604,13 @@ async def polling_bot(
     try:
         reference_store = MemoryStore()
         yield RunningBot(
-            fake, application, settings, store, engine,
-            engine_for(settings, reference_store), reference_store,
+            fake,
+            application,
+            settings,
+            store,
+            engine,
+            engine_for(settings, reference_store),
+            reference_store,
         )
     finally:
         await application.updater.stop()

@@ -109,7 +109,9 @@ def serve_env(settings: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def run_serve(settings: Mapping[str, str], workdir: Path, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+def run_serve(
+    settings: Mapping[str, str], workdir: Path, *args: str, timeout: float = 30.0
+) -> subprocess.CompletedProcess[str]:
     """Run ``faqbot serve`` to completion (for start-up failures): its exit code and output."""
     return subprocess.run(
         [sys.executable, "-m", "bot", "serve", *args],
@@ -182,7 +184,9 @@ class ServeProcess:
                         return
                     pids = self.worker_pids()
                     owner = connection_owner(
-                        ("127.0.0.1", self.port), response.extensions["network_stream"].get_extra_info("client_addr"), pids
+                        ("127.0.0.1", self.port),
+                        response.extensions["network_stream"].get_extra_info("client_addr"),
+                        pids,
                     )
                     if owner is not None:
                         answered.add(owner)
@@ -198,7 +202,11 @@ class ServeProcess:
             raise ServeError(f"faqbot serve exited with {self.process.returncode}\n{self.log_tail()}")
 
     def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path and self.log_path.exists() else ""
+        return (
+            self.log_path.read_text(encoding="utf-8", errors="replace")
+            if self.log_path and self.log_path.exists()
+            else ""
+        )
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log()[-chars:]
@@ -229,10 +237,8 @@ class ServeProcess:
     def _signal_group(self, sig: signal.Signals) -> None:
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)  # start_new_session: the group id is our child's pid
-        except ProcessLookupError:
-            pass
 
     def _wait_group_gone(self) -> None:
         if self.process is None:
@@ -289,7 +295,7 @@ def _hex_address(address: tuple[str, int]) -> str:
     return f"{host}:{address[1]:04X}"
 
 
-def _tcp_sockets(predicate) -> list[tuple[str, str, str, int]]:  # noqa: ANN001 - (local, remote, state) -> bool
+def _tcp_sockets(predicate) -> list[tuple[str, str, str, int]]:
     rows = []
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()

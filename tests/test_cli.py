@@ -42,10 +42,19 @@ CLASSIFY_ARGS = [
 ]
 
 EVAL_ROWS = [
-    {"text": "我用不到金融功能，新卡去哪里激活", "intents": ["where_to_activate"], "lang": "zh", "slots": {"financial_account": False}},
+    {
+        "text": "我用不到金融功能，新卡去哪里激活",
+        "intents": ["where_to_activate"],
+        "lang": "zh",
+        "slots": {"financial_account": False},
+    },
     {"text": "社保卡激活需要带什么证件", "intents": ["deadline"], "lang": "zh"},  # deliberately mislabelled: a miss
     {"text": "What documents should I bring to activate my card?", "intents": ["documents_needed"], "lang": "en"},
-    {"text": "How can I activate my social security card?", "intents": ["how_to_activate", "where_to_activate"], "lang": "en"},
+    {
+        "text": "How can I activate my social security card?",
+        "intents": ["how_to_activate", "where_to_activate"],
+        "lang": "en",
+    },
     {"text": "How do I activate a new SIM card?", "intents": ["none"], "lang": "en"},
     {"text": "我的信用卡怎么开卡", "intents": ["none"], "lang": "zh"},
 ]
@@ -126,7 +135,7 @@ def test_chat_json_one_record_per_input_line(runs: dict[str, Run]) -> None:
     records = ok(runs["chat_json"]).json_lines()
     assert len(records) == len(CHAT_LINES)
     assert len(runs["chat_json"].stdout.splitlines()) == len(CHAT_LINES)  # nothing else on stdout
-    for record, line in zip(records, CHAT_LINES):
+    for record, line in zip(records, CHAT_LINES, strict=False):
         assert set(record) == {"user", "intent", "replies", "awaiting"}
         assert record["user"] == line
         assert record["intent"] is None or isinstance(record["intent"], str)
@@ -150,7 +159,9 @@ def test_chat_json_conversation(runs: dict[str, Run]) -> None:
     assert steps[2] == ("deadline", "received_date", 1)
     assert steps[3] == ("deadline", None, 0)
     deadline_text = records[3]["replies"][-1]["text"]  # type: ignore[index]
-    assert "2026-09-03" in deadline_text and "2026-12-28" in deadline_text and TODAY in deadline_text  # --today honoured
+    assert (
+        "2026-09-03" in deadline_text and "2026-12-28" in deadline_text and TODAY in deadline_text
+    )  # --today honoured
     assert deadline_text.endswith(footer["en"])
     assert steps[4] == ("where_to_activate", "financial_account", 2)
     assert steps[5][:2] == (None, None)  # /cancel
@@ -175,7 +186,7 @@ def test_chat_text_shows_numbered_choices(runs: dict[str, Run]) -> None:
 def test_classify_contract(runs: dict[str, Run]) -> None:
     records = ok(runs["classify_args"]).json_lines()
     assert len(records) == len(CLASSIFY_ARGS)
-    for record, text in zip(records, CLASSIFY_ARGS):
+    for record, text in zip(records, CLASSIFY_ARGS, strict=False):
         assert set(record) == {"text", "intent", "confidence", "language", "slots"}
         assert record["text"] == text
         assert isinstance(record["confidence"], (int, float)) and 0 <= record["confidence"] <= 1
@@ -185,7 +196,11 @@ def test_classify_contract(runs: dict[str, Run]) -> None:
 
 def test_classify_results(runs: dict[str, Run]) -> None:
     where, deadline, sim, number = ok(runs["classify_args"]).json_lines()
-    assert (where["intent"], where["language"], where["slots"]) == ("where_to_activate", "zh", {"financial_account": False})
+    assert (where["intent"], where["language"], where["slots"]) == (
+        "where_to_activate",
+        "zh",
+        {"financial_account": False},
+    )
     assert (deadline["intent"], deadline["language"]) == ("deadline", "en")
     assert deadline["slots"] == {"received_date": "2026-09-25"}  # two months before --today
     assert (sim["intent"], sim["slots"]) == (None, {})

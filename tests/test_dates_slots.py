@@ -100,7 +100,17 @@ def test_month_arithmetic_clamps_at_month_end() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["2月30日", "2026-02-30", "2026年2月30日", "February 30", "30 Feb", "2026-13-01", "2026年13月5日", "0月5日", "2月29日 2025-02-29"],
+    [
+        "2月30日",
+        "2026-02-30",
+        "2026年2月30日",
+        "February 30",
+        "30 Feb",
+        "2026-13-01",
+        "2026年13月5日",
+        "0月5日",
+        "2月29日 2025-02-29",
+    ],
 )
 def test_impossible_dates_are_none(text: str) -> None:
     assert read(text) is None

@@ -25,7 +25,10 @@ LANGUAGES: tuple[Language, ...] = ("zh", "en")
 KEY = "test:1"
 
 WHERE = {"zh": "新领的社保卡应该到哪儿去激活", "en": "Where should I go to get my new social security card activated?"}
-DEADLINE = {"zh": "社保卡领了以后要在多长时间内激活", "en": "How many days do I have to activate the card after receiving it?"}
+DEADLINE = {
+    "zh": "社保卡领了以后要在多长时间内激活",
+    "en": "How many days do I have to activate the card after receiving it?",
+}
 ENTRUST = {"zh": "社保卡可以代办激活吗", "en": "Can activation be done by proxy?"}
 DOCUMENTS = {"zh": "去激活社保卡要准备哪些材料", "en": "What documents should I bring to activate my card?"}
 LEGAL = {"zh": "关于社保卡的规定有什么法律依据", "en": "What is the legal basis for this?"}
@@ -86,7 +89,9 @@ def assert_final_answer(turn: Turn, kb: KnowledgeBase, language: Language) -> No
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-async def test_where_asks_whether_the_financial_account_is_needed(engine: Engine, kb: KnowledgeBase, language: Language) -> None:
+async def test_where_asks_whether_the_financial_account_is_needed(
+    engine: Engine, kb: KnowledgeBase, language: Language
+) -> None:
     turn = await engine.handle(KEY, WHERE[language])
     assert turn.intent == "where_to_activate"
     assert turn.awaiting == "financial_account"
@@ -102,7 +107,9 @@ async def test_where_asks_whether_the_financial_account_is_needed(engine: Engine
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("index", [0, 1])
-async def test_where_answered_by_label_and_by_number(engine: Engine, kb: KnowledgeBase, language: Language, index: int) -> None:
+async def test_where_answered_by_label_and_by_number(
+    engine: Engine, kb: KnowledgeBase, language: Language, index: int
+) -> None:
     value = kb.slot("where_to_activate", "financial_account").values[index]
     expected = expected_answer(kb, "where_to_activate", language, financial_account=value)
 
@@ -118,7 +125,9 @@ async def test_where_answered_by_label_and_by_number(engine: Engine, kb: Knowled
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-async def test_the_two_financial_answers_differ_from_each_other_and_the_general_one(kb: KnowledgeBase, language: Language) -> None:
+async def test_the_two_financial_answers_differ_from_each_other_and_the_general_one(
+    kb: KnowledgeBase, language: Language
+) -> None:
     yes = expected_answer(kb, "where_to_activate", language, financial_account=True)
     no = expected_answer(kb, "where_to_activate", language, financial_account=False)
     assert len({yes, no, general_answer(kb, "where_to_activate", language)}) == 3
@@ -136,7 +145,9 @@ async def test_the_two_financial_answers_differ_from_each_other_and_the_general_
         ("en", "yes", True),
     ],
 )
-async def test_where_answered_in_free_text(engine: Engine, kb: KnowledgeBase, language: Language, reply: str, value: bool) -> None:
+async def test_where_answered_in_free_text(
+    engine: Engine, kb: KnowledgeBase, language: Language, reply: str, value: bool
+) -> None:
     await engine.handle(KEY, WHERE[language])
     turn = await engine.handle(KEY, reply)
     assert turn.intent == "where_to_activate"
@@ -203,7 +214,12 @@ async def test_deadline_answer_gives_both_dates_and_what_passed(
     assert_final_answer(turn, kb, language)
     text = turn.replies[0].text
     assert half_year in text and day300 in text and received in text
-    variables = {"received_date": received, "half_year_date": half_year, "day300_date": day300, "today": TODAY.isoformat()}
+    variables = {
+        "received_date": received,
+        "half_year_date": half_year,
+        "day300_date": day300,
+        "today": TODAY.isoformat(),
+    }
     assert variant_for(kb, "deadline", language, deadline_status=status).format_map(variables) in text
 
 
@@ -218,7 +234,9 @@ async def test_deadline_answer_gives_both_dates_and_what_passed(
         ("en", "yesterday", "2026-11-24"),
     ],
 )
-async def test_deadline_reads_written_dates(engine: Engine, kb: KnowledgeBase, language: Language, reply: str, received: str) -> None:
+async def test_deadline_reads_written_dates(
+    engine: Engine, kb: KnowledgeBase, language: Language, reply: str, received: str
+) -> None:
     await engine.handle(KEY, DEADLINE[language])
     turn = await engine.handle(KEY, reply)
     assert turn.awaiting is None
@@ -232,7 +250,9 @@ async def test_deadline_reads_written_dates(engine: Engine, kb: KnowledgeBase, l
         ("en", "I received my card on 2026-03-03, when is the activation deadline?"),
     ],
 )
-async def test_deadline_with_the_date_in_the_question(engine: Engine, kb: KnowledgeBase, language: Language, question: str) -> None:
+async def test_deadline_with_the_date_in_the_question(
+    engine: Engine, kb: KnowledgeBase, language: Language, question: str
+) -> None:
     turn = await engine.handle(KEY, question)
     assert turn.intent == "deadline"
     assert_final_answer(turn, kb, language)
@@ -240,7 +260,9 @@ async def test_deadline_with_the_date_in_the_question(engine: Engine, kb: Knowle
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-async def test_deadline_not_sure_gives_the_general_answer(engine: Engine, kb: KnowledgeBase, language: Language) -> None:
+async def test_deadline_not_sure_gives_the_general_answer(
+    engine: Engine, kb: KnowledgeBase, language: Language
+) -> None:
     asked = await engine.handle(KEY, DEADLINE[language])
     turn = await engine.handle(KEY, asked.replies[0].choices[0])
     assert_final_answer(turn, kb, language)
@@ -286,7 +308,9 @@ async def test_entrust_answered_by_choice(engine: Engine, kb: KnowledgeBase, lan
         ("en", "can my wife activate my card", "insured"),
     ],
 )
-async def test_entrust_answered_in_free_text(engine: Engine, kb: KnowledgeBase, language: Language, reply: str, role: str) -> None:
+async def test_entrust_answered_in_free_text(
+    engine: Engine, kb: KnowledgeBase, language: Language, reply: str, role: str
+) -> None:
     await engine.handle(KEY, ENTRUST[language])
     turn = await engine.handle(KEY, reply)
     assert turn.intent == "entrust"
@@ -298,7 +322,9 @@ async def test_entrust_answered_in_free_text(engine: Engine, kb: KnowledgeBase, 
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize(("question", "intent", "slot"), [(WHERE, "where_to_activate", "financial_account"), (ENTRUST, "entrust", "role")])
+@pytest.mark.parametrize(
+    ("question", "intent", "slot"), [(WHERE, "where_to_activate", "financial_account"), (ENTRUST, "entrust", "role")]
+)
 async def test_re_ask_with_the_hint_twice_then_the_general_answer(
     engine: Engine, kb: KnowledgeBase, language: Language, question: dict[str, str], intent: str, slot: str
 ) -> None:
@@ -346,7 +372,9 @@ async def test_a_new_question_with_its_own_follow_up_replaces_the_old_one(engine
 
 @pytest.mark.parametrize("word", ["/cancel", "cancel", "Cancel", "取消", "算了", " 算了 "])
 @pytest.mark.parametrize("language", LANGUAGES)
-async def test_cancel_clears_the_pending_question(engine: Engine, kb: KnowledgeBase, word: str, language: Language) -> None:
+async def test_cancel_clears_the_pending_question(
+    engine: Engine, kb: KnowledgeBase, word: str, language: Language
+) -> None:
     await engine.handle(KEY, WHERE[language])
     turn = await engine.handle(KEY, word)
     assert turn.intent is None
@@ -419,7 +447,9 @@ async def test_choose_from_the_menu_asks_that_topic(engine: Engine, kb: Knowledg
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-async def test_every_domain_answer_ends_with_the_legal_footer(engine: Engine, kb: KnowledgeBase, language: Language) -> None:
+async def test_every_domain_answer_ends_with_the_legal_footer(
+    engine: Engine, kb: KnowledgeBase, language: Language
+) -> None:
     footer = kb.system["legal_footer"][language]
     assert footer
     for index, topic in enumerate(kb.topics):
@@ -481,7 +511,9 @@ def test_the_english_quotes_are_the_source_documents_words() -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-async def test_out_of_scope_falls_back_to_12333_and_offers_the_topics(engine: Engine, kb: KnowledgeBase, language: Language) -> None:
+async def test_out_of_scope_falls_back_to_12333_and_offers_the_topics(
+    engine: Engine, kb: KnowledgeBase, language: Language
+) -> None:
     turn = await engine.handle(KEY, OUT_OF_SCOPE[language])
     assert turn.intent is None
     assert turn.awaiting is None
@@ -492,8 +524,13 @@ async def test_out_of_scope_falls_back_to_12333_and_offers_the_topics(engine: En
     assert reply.choices == tuple(kb.responses[topic].label[language] for topic in kb.topics)
 
 
-@pytest.mark.parametrize(("text", "intent", "language"), [("你好", "greeting", "zh"), ("hi there", "greeting", "en"), ("/help", "help", "en"), ("帮助", "help", "zh")])
-async def test_greeting_and_help_offer_the_topics(engine: Engine, kb: KnowledgeBase, text: str, intent: str, language: Language) -> None:
+@pytest.mark.parametrize(
+    ("text", "intent", "language"),
+    [("你好", "greeting", "zh"), ("hi there", "greeting", "en"), ("/help", "help", "en"), ("帮助", "help", "zh")],
+)
+async def test_greeting_and_help_offer_the_topics(
+    engine: Engine, kb: KnowledgeBase, text: str, intent: str, language: Language
+) -> None:
     turn = await engine.handle(KEY, text, language=language)
     assert turn.intent == intent
     reply = turn.replies[-1]

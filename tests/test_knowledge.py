@@ -153,7 +153,7 @@ def test_yaml_syntax_error_in_the_middle(kb_dir: Path) -> None:
 
 
 def test_missing_english_answer(kb_dir: Path) -> None:
-    text = THANKS_RESPONSES.replace("  en:\n    - text: \"You're welcome!\"\n", "")
+    text = THANKS_RESPONSES.replace('  en:\n    - text: "You\'re welcome!"\n', "")
     path = write(kb_dir / "responses" / "thanks.yaml", text)
     problem_at(problems_of(kb_dir), path, block(path, "answers:"), "no 'en' answer")
 
@@ -270,7 +270,9 @@ def test_prompt_for_an_unknown_slot(kb_dir: Path) -> None:
 
 
 def test_unknown_field(kb_dir: Path) -> None:
-    path = write(kb_dir / "intents" / "thanks.yaml", THANKS_INTENT.replace("domain: false", "domain: false\nsynonyms: [a, b]"))
+    path = write(
+        kb_dir / "intents" / "thanks.yaml", THANKS_INTENT.replace("domain: false", "domain: false\nsynonyms: [a, b]")
+    )
     problem_at(problems_of(kb_dir), path, line_of(path, "synonyms"), "synonyms")
 
 
@@ -349,7 +351,10 @@ def test_commands_name_file_and_line_and_exit_2(kb_dir: Path, args: tuple[str, .
 
 
 def test_anchor_that_is_not_a_lexicon_concept(kb_dir: Path) -> None:
-    path = write(kb_dir / "intents" / "thanks.yaml", THANKS_INTENT.replace("domain: false\n", "domain: false\nanchors: [gratitude]\n"))
+    path = write(
+        kb_dir / "intents" / "thanks.yaml",
+        THANKS_INTENT.replace("domain: false\n", "domain: false\nanchors: [gratitude]\n"),
+    )
     problem_at(problems_of(kb_dir), path, line_of(path, "anchors:"), "anchor 'gratitude'")
 
 

@@ -100,11 +100,17 @@ VARIANTS = [
     # English typos
     ("How can I activate my social security card?", "How can I actvate my social secuirty card?"),
     ("What documents should I bring to activate my card?", "What documnets should I brnig to activate my card?"),
-    ("What happens if I never activate my social security card?", "What happends if I nevr activate my socail security card?"),
+    (
+        "What happens if I never activate my social security card?",
+        "What happends if I nevr activate my socail security card?",
+    ),
     ("Who do I contact if I have trouble activating my card?", "Who do I contcat if I have truble activating my card?"),
     ("Can my daughter activate my card for me", "Can my daugther activate my card for me"),
     # full-width, shouting, punctuation and emoji
-    ("How can I activate my social security card?", "ＨＯＷ ＣＡＮ Ｉ ＡＣＴＩＶＡＴＥ ＭＹ ＳＯＣＩＡＬ ＳＥＣＵＲＩＴＹ ＣＡＲＤ？"),
+    (
+        "How can I activate my social security card?",
+        "ＨＯＷ ＣＡＮ Ｉ ＡＣＴＩＶＡＴＥ ＭＹ ＳＯＣＩＡＬ ＳＥＣＵＲＩＴＹ ＣＡＲＤ？",
+    ),
     ("新社保卡应该怎么激活", "新社保卡应该怎么激活？？？😀😀"),
 ]
 
@@ -142,9 +148,7 @@ def matcher(engine: Engine) -> Matcher:
     return engine.matcher
 
 
-@pytest.mark.parametrize(
-    ("intent", "text"), [(intent, text) for intent, texts in CLEAR.items() for text in texts]
-)
+@pytest.mark.parametrize(("intent", "text"), [(intent, text) for intent, texts in CLEAR.items() for text in texts])
 def test_clear_questions_map_to_their_intent(matcher: Matcher, intent: str, text: str) -> None:
     match = matcher.match(text)
     assert match.intent == intent, f"{text!r}: got {match.intent} ({match.confidence}); ranking {match.ranking[:3]}"
@@ -221,13 +225,19 @@ def test_match_reports_the_language(matcher: Matcher, text: str, language: str |
     ("text", "intent", "slots"),
     [
         ("我用不到金融功能，新卡去哪里激活", "where_to_activate", {"financial_account": False}),
-        ("Where do I activate it if I don't need the bank functions?", "where_to_activate", {"financial_account": False}),
+        (
+            "Where do I activate it if I don't need the bank functions?",
+            "where_to_activate",
+            {"financial_account": False},
+        ),
         ("我能帮我爸激活社保卡吗", "entrust", {"role": "agent"}),
         ("Can my daughter activate my card for me", "entrust", {"role": "insured"}),
         ("新社保卡应该怎么激活", "how_to_activate", {}),
     ],
 )
-def test_classify_reads_slots_from_the_question(engine: Engine, text: str, intent: str, slots: dict[str, object]) -> None:
+def test_classify_reads_slots_from_the_question(
+    engine: Engine, text: str, intent: str, slots: dict[str, object]
+) -> None:
     result = engine.classify(text)
     assert result["intent"] == intent
     assert result["slots"] == slots
@@ -275,6 +285,10 @@ def test_a_rival_is_only_a_close_and_weak_runner_up() -> None:
 
     close = Match("where_to_activate", 0.40, "zh", (("where_to_activate", 0.40), ("how_to_activate", 0.38)))
     assert close.rival == "how_to_activate"
-    assert Match("where_to_activate", 0.40, "zh", (("where_to_activate", 0.40), ("how_to_activate", 0.30))).rival is None
-    assert Match("where_to_activate", 0.70, "zh", (("where_to_activate", 0.70), ("how_to_activate", 0.69))).rival is None
+    assert (
+        Match("where_to_activate", 0.40, "zh", (("where_to_activate", 0.40), ("how_to_activate", 0.30))).rival is None
+    )
+    assert (
+        Match("where_to_activate", 0.70, "zh", (("where_to_activate", 0.70), ("how_to_activate", 0.69))).rival is None
+    )
     assert Match(None, 0.1, "zh", (("where_to_activate", 0.1), ("how_to_activate", 0.1))).rival is None

@@ -126,6 +126,6 @@ def test_normalize_is_idempotent_and_clean(raw: str) -> None:
 
 
 def test_a_clitic_is_not_read_as_a_word() -> None:
-    """"I'd" once became "id" and pulled questions towards the ID-card documents answer."""
+    """ "I'd" once became "id" and pulled questions towards the ID-card documents answer."""
     assert normalize("I'd like to activate my grandfather's card").words[:1] == ["i"]
     assert "grandfather" in normalize("my grandfather's card").words

@@ -173,7 +173,9 @@ def _closed_port_url() -> str:
     ],
     ids=["redis-closed-port", "redis-closed-port-3-workers", "bad-port", "bad-db", "sqlite-host", "unknown-scheme"],
 )
-def test_unusable_state_url_is_one_clear_line(state_url: str | None, workers: str, fragment: str, tmp_path: Path) -> None:
+def test_unusable_state_url_is_one_clear_line(
+    state_url: str | None, workers: str, fragment: str, tmp_path: Path
+) -> None:
     url = state_url or _closed_port_url()
     port = str(free_port())
     result = run_serve(wechat_settings(url), tmp_path, "--port", port, "--workers", workers)

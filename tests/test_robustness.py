@@ -24,11 +24,67 @@ TODAY = date(2026, 11, 25)
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 FRAGMENTS = [
-    "社保卡", "社宝卡", "激活", "機活", "在哪", "带什么", "期限", "委托", "我妈", "不需要", "需要", "金融",
-    "where", "activate", "card", "my mother's", "don’t", "deadline", "bank", "yes", "no",
-    "1", "2", "0", "3月1日", "2026-03-03", "2月30日", "半年前", "/cancel", "/start", "/help", "取消", "算了",
-    "😀", "👍🏻", "\x00", "\x1b[31m", "\u200b", "\u202e", "\ufeff", "\r\n", "\t", " ", "！", "？", "…",
-    "ＡＢＣ", "١٢٣", "Ω", "ß", "İ", "ﬁ", "{", "}", "{name}", "%s", "\\", "'", '"', "<b>", "&amp;",
+    "社保卡",
+    "社宝卡",
+    "激活",
+    "機活",
+    "在哪",
+    "带什么",
+    "期限",
+    "委托",
+    "我妈",
+    "不需要",
+    "需要",
+    "金融",
+    "where",
+    "activate",
+    "card",
+    "my mother's",
+    "don’t",
+    "deadline",
+    "bank",
+    "yes",
+    "no",
+    "1",
+    "2",
+    "0",
+    "3月1日",
+    "2026-03-03",
+    "2月30日",
+    "半年前",
+    "/cancel",
+    "/start",
+    "/help",
+    "取消",
+    "算了",
+    "😀",
+    "👍🏻",
+    "\x00",
+    "\x1b[31m",
+    "\u200b",
+    "\u202e",
+    "\ufeff",
+    "\r\n",
+    "\t",
+    " ",
+    "！",
+    "？",
+    "…",
+    "ＡＢＣ",
+    "١٢٣",
+    "Ω",
+    "ß",
+    "İ",
+    "ﬁ",
+    "{",
+    "}",
+    "{name}",
+    "%s",
+    "\\",
+    "'",
+    '"',
+    "<b>",
+    "&amp;",
 ]
 
 texts = st.one_of(
@@ -83,7 +139,9 @@ def test_no_text_crashes_classify(engine: Engine, text: str) -> None:
 
 
 @PROPERTY
-@given(st.sampled_from(["社保卡在哪激活", "How many days do I have to activate the card?", "社保卡可以代办激活吗"]), texts)
+@given(
+    st.sampled_from(["社保卡在哪激活", "How many days do I have to activate the card?", "社保卡可以代办激活吗"]), texts
+)
 def test_no_answer_to_a_follow_up_crashes_the_engine(engine: Engine, question: str, answer: str) -> None:
     async def converse() -> None:
         engine.store = MemoryStore()
@@ -141,11 +199,13 @@ async def test_explicit_hard_cases(engine: Engine, text: str) -> None:
 
 async def test_concurrent_conversations_do_not_mix(engine: Engine) -> None:
     engine.store = MemoryStore()
-    questions = {f"user{i}": ("社保卡在哪激活" if i % 2 else "How many days do I have to activate the card?") for i in range(20)}
+    questions = {
+        f"user{i}": ("社保卡在哪激活" if i % 2 else "How many days do I have to activate the card?") for i in range(20)
+    }
     turns = await asyncio.gather(*(engine.handle(key, text) for key, text in questions.items()))
-    for (key, text), turn in zip(questions.items(), turns):
+    for (_key, text), turn in zip(questions.items(), turns, strict=False):
         assert turn.language == ("zh" if "社保卡" in text else "en")
     answers = await asyncio.gather(*(engine.handle(key, "1") for key in questions))
-    for (key, text), turn in zip(questions.items(), answers):
+    for (_key, text), turn in zip(questions.items(), answers, strict=False):
         assert turn.intent == ("where_to_activate" if "社保卡" in text else "deadline")
         assert turn.awaiting is None

@@ -91,7 +91,12 @@ async def test_round_trip_keeps_every_field(store: StateStore) -> None:
     state = ConversationState(
         language="en",
         pending=PendingQuestion(
-            kind="slot", prompt_id="p-1", intent="activate_card", slot="city", choices=["北京", "上海"], values=["bj", "sh"]
+            kind="slot",
+            prompt_id="p-1",
+            intent="activate_card",
+            slot="city",
+            choices=["北京", "上海"],
+            values=["bj", "sh"],
         ),
         slots={"has_card": True, "city": "北京"},
     )
@@ -171,7 +176,9 @@ async def test_lock_is_released_when_the_body_raises(store: StateStore) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])
-async def test_idle_state_expires(backend: str, tmp_path: Path, request: pytest.FixtureRequest, opener: OpenStore) -> None:
+async def test_idle_state_expires(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, opener: OpenStore
+) -> None:
     url = f"sqlite:///{tmp_path}/s.db" if backend == "sqlite" else request.getfixturevalue("redis_url")
     store = await opener(url, idle_ttl_seconds=0.3)
     await store.put("k", ConversationState())
@@ -408,9 +415,8 @@ async def test_open_store_rejects_unreachable_redis(
 
 async def test_keyed_locks_forget_idle_keys() -> None:
     locks = KeyedLocks()
-    async with locks.hold("a"):
-        async with locks.hold("b"):
-            assert len(locks) == 2
+    async with locks.hold("a"), locks.hold("b"):
+        assert len(locks) == 2
     assert len(locks) == 0
 
 

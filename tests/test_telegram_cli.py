@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bot.web import SECRET_HEADER
-from tests.fake_telegram import FakeTelegram, fake  # noqa: F401 - fixture
+from tests.fake_telegram import FakeTelegram
 from tests.support_processes import free_port
 
 SECRET = "cli-webhook-secret"
@@ -31,8 +31,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def faqbot(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=cwd, env=clean_env(**env),
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -68,10 +72,15 @@ def test_serve_with_nothing_configured(tmp_path: Path) -> None:
 def test_serve_with_bad_settings(tmp_path: Path) -> None:
     assert_one_line_error(faqbot(tmp_path, "serve", TELEGRAM_BOT_TOKEN="123:abc"), "123:abc")
     good = FakeTelegram().token
-    assert_one_line_error(faqbot(tmp_path, "serve", TELEGRAM_BOT_TOKEN=good, TELEGRAM_WEBHOOK_SECRET="no spaces allowed"), good)
     assert_one_line_error(
-        faqbot(tmp_path, "serve", TELEGRAM_BOT_TOKEN=good, TELEGRAM_WEBHOOK_SECRET=SECRET, FAQBOT_STATE_URL="nosuch://x"),
-        good, SECRET,
+        faqbot(tmp_path, "serve", TELEGRAM_BOT_TOKEN=good, TELEGRAM_WEBHOOK_SECRET="no spaces allowed"), good
+    )
+    assert_one_line_error(
+        faqbot(
+            tmp_path, "serve", TELEGRAM_BOT_TOKEN=good, TELEGRAM_WEBHOOK_SECRET=SECRET, FAQBOT_STATE_URL="nosuch://x"
+        ),
+        good,
+        SECRET,
     )
 
 
@@ -86,8 +95,14 @@ def test_serve_refuses_the_telegram_webhook_without_a_secret(tmp_path: Path, sec
 
 async def start(cwd: Path, *args: str, **env: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=cwd, env=clean_env(**env),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env=clean_env(**env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
 
 
@@ -138,11 +153,18 @@ async def test_run_polls_answers_and_stops_cleanly(tmp_path: Path, fake: FakeTel
 
 async def test_serve_refuses_several_workers_without_a_shared_store(tmp_path: Path, fake: FakeTelegram) -> None:
     process = await start(
-        tmp_path, "serve", "--port", str(free_port()), "--workers", "2",
-        TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_WEBHOOK_SECRET=SECRET, TELEGRAM_BASE_URL=fake.base_url,
+        tmp_path,
+        "serve",
+        "--port",
+        str(free_port()),
+        "--workers",
+        "2",
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_WEBHOOK_SECRET=SECRET,
+        TELEGRAM_BASE_URL=fake.base_url,
         FAQBOT_STATE_URL="sqlite:///state.db",
     )
-    out, err = await asyncio.wait_for(process.communicate(), 30)
+    _out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert len(err.decode().strip().splitlines()) == 1 and "redis" in err.decode()
     assert b"Traceback" not in err
@@ -152,9 +174,17 @@ async def test_serve_with_two_workers(tmp_path: Path, fake: FakeTelegram, redis_
     port = free_port()
     secret = "two-workers-secret"
     process = await start(
-        tmp_path, "serve", "--port", str(port), "--workers", "2", FAQBOT_STATE_URL=redis_url,
-        TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BASE_URL=fake.base_url,
-        TELEGRAM_WEBHOOK_URL="https://faq.example.com/telegram", TELEGRAM_WEBHOOK_SECRET=secret,
+        tmp_path,
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        FAQBOT_STATE_URL=redis_url,
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_BASE_URL=fake.base_url,
+        TELEGRAM_WEBHOOK_URL="https://faq.example.com/telegram",
+        TELEGRAM_WEBHOOK_SECRET=secret,
     )
     try:
         await fake.wait_calls("setWebhook", 2, timeout=40)

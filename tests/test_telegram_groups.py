@@ -8,18 +8,7 @@ from typing import Any
 
 from bot.channels.telegram import confident_enough, conversation_key
 from bot.messages import Turn
-from tests.fake_telegram import (  # noqa: F401 - fixtures
-    BOT_USERNAME,
-    FakeTelegram,
-    RunningBot,
-    buttons,
-    expected_messages,
-    fake,
-    fast_retries,
-    polling_bot,
-    shown,
-    tg,
-)
+from tests.fake_telegram import BOT_USERNAME, FakeTelegram, RunningBot, buttons, expected_messages, polling_bot, shown
 
 GROUP_ID = -1001234567890
 QUESTION = "社保卡在哪里激活"  # asks a follow-up (does the asker need the financial account?)
@@ -36,7 +25,9 @@ def members(fake: FakeTelegram) -> tuple[dict[str, Any], dict[str, Any], dict[st
     return chat, alice, bob
 
 
-async def ask(tg: RunningBot, chat: dict[str, Any], user: dict[str, Any], text: str, question: str, **kw: Any) -> list[dict[str, Any]]:
+async def ask(
+    tg: RunningBot, chat: dict[str, Any], user: dict[str, Any], text: str, question: str, **kw: Any
+) -> list[dict[str, Any]]:
     """Send ``text`` (which addresses the bot about ``question``); check the reply against
     the reference engine and return the bot's messages."""
     key = conversation_key(chat["id"], user["id"])
@@ -65,10 +56,14 @@ async def test_mention_reply_and_ask_commands_are_answered(tg: RunningBot) -> No
     chat, alice, bob = members(fake)
     sent = await ask(tg, chat, alice, f"@{BOT_USERNAME} {QUESTION}", QUESTION)
     await ask(tg, chat, bob, "/cancel", "/cancel")  # bob has nothing pending: his own notice
-    await ask(tg, chat, bob, "where can I activate my card", "where can I activate my card", reply_to=sent[-1]["message_id"])
+    await ask(
+        tg, chat, bob, "where can I activate my card", "where can I activate my card", reply_to=sent[-1]["message_id"]
+    )
     await ask(tg, chat, fake.user(2003, "Carol", "en"), "/ask how do I activate the card", "how do I activate the card")
     await ask(tg, chat, fake.user(2004, "Dan", "zh"), f"/ask@{BOT_USERNAME} 要带什么材料", "要带什么材料")
-    await ask(tg, chat, fake.user(2005, "Eve", "zh"), f"请问 @{BOT_USERNAME.lower()} 激活期限是多久", "请问 激活期限是多久")
+    await ask(
+        tg, chat, fake.user(2005, "Eve", "zh"), f"请问 @{BOT_USERNAME.lower()} 激活期限是多久", "请问 激活期限是多久"
+    )
 
 
 async def test_bare_mention_or_ask_shows_the_topics(tg: RunningBot) -> None:
@@ -111,7 +106,9 @@ async def test_two_members_follow_ups_do_not_mix(tg: RunningBot) -> None:
     fake = tg.fake
     chat, alice, bob = members(fake)
     alice_asked = await ask(tg, chat, alice, f"@{BOT_USERNAME} {QUESTION}", QUESTION)
-    bob_asked = await ask(tg, chat, bob, f"@{BOT_USERNAME} where do I activate the card", "where do I activate the card")
+    bob_asked = await ask(
+        tg, chat, bob, f"@{BOT_USERNAME} where do I activate the card", "where do I activate the card"
+    )
     assert buttons(alice_asked[-1]) and buttons(bob_asked[-1])
 
     # Alice types her answer as a reply to her question; Bob's question stays open.
@@ -124,7 +121,9 @@ async def test_two_members_follow_ups_do_not_mix(tg: RunningBot) -> None:
     question = bob_asked[-1]
     expected = await tg.expect_choose_pending(bob_key, 0)
     assert expected is not None
-    sent = await tg.send(fake.press_update(bob, question, buttons(question)[0]), replies=len(expected_messages(expected)))
+    sent = await tg.send(
+        fake.press_update(bob, question, buttons(question)[0]), replies=len(expected_messages(expected))
+    )
     assert texts(sent) == expected_messages(expected)
     assert all(m["reply_to_message"]["message_id"] == question["message_id"] for m in sent)
 
@@ -144,7 +143,9 @@ async def test_another_members_button_press_is_refused(tg: RunningBot) -> None:
     alice_key = conversation_key(GROUP_ID, alice["id"])
     expected = await tg.expect_choose_pending(alice_key, 1)
     assert expected is not None
-    sent = await tg.send(fake.press_update(alice, question, buttons(question)[1]), replies=len(expected_messages(expected)))
+    sent = await tg.send(
+        fake.press_update(alice, question, buttons(question)[1]), replies=len(expected_messages(expected))
+    )
     assert texts(sent) == expected_messages(expected)
 
 

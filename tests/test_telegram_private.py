@@ -12,18 +12,7 @@ from bot.channels.telegram import conversation_key
 from bot.channels.telegram_text import utf16_len
 from bot.messages import Language, Reply, Turn
 from bot.state import MemoryStore
-from tests.fake_telegram import (  # noqa: F401 - fixtures
-    engine_for,
-    FakeTelegram,
-    RunningBot,
-    buttons,
-    expected_messages,
-    fake,
-    fast_retries,
-    polling_bot,
-    shown,
-    tg,
-)
+from tests.fake_telegram import FakeTelegram, RunningBot, buttons, engine_for, expected_messages, polling_bot, shown
 
 LANGUAGE_CODES = {"zh": "zh-hans", "en": "en-US"}
 
@@ -72,7 +61,9 @@ async def test_start_then_follow_up_through_buttons(tg: RunningBot, language: La
     answer = await tg.expect_choose(key, follow_up, 0)
     assert answer is not None and not answer.replies[-1].choices
     question = sent[-1]
-    sent = await tg.send(fake.press_update(user, question, buttons(question)[0]), replies=len(expected_messages(answer)))
+    sent = await tg.send(
+        fake.press_update(user, question, buttons(question)[0]), replies=len(expected_messages(answer))
+    )
     assert texts(sent) == expected_messages(answer)
 
     # Every press is acknowledged, and the answered keyboards are taken away.
@@ -209,7 +200,9 @@ async def test_long_replies_are_split_at_paragraphs_then_hard(fake: FakeTelegram
         chat = fake.private_chat(user)
         key = conversation_key(chat["id"], user["id"])
         expected = await tg.expect_handle(key, "社保卡怎么激活", user)
-        sent = await tg.send(fake.text_update(chat, user, "社保卡怎么激活"), replies=5 + len(expected_messages(expected)))
+        sent = await tg.send(
+            fake.text_update(chat, user, "社保卡怎么激活"), replies=5 + len(expected_messages(expected))
+        )
         assert all(utf16_len(m["text"]) <= 4096 for m in sent)
         paragraph_messages = sent[:3]
         assert all(m["text"].startswith(tuple(f"{n}. " for n in range(12))) for m in paragraph_messages)

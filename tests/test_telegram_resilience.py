@@ -10,16 +10,7 @@ import pytest
 from bot.channels.log_ids import log_key, user_ref
 from bot.channels.telegram import conversation_key
 from bot.messages import Language, Turn
-from tests.fake_telegram import (  # noqa: F401 - fixtures
-    FakeTelegram,
-    RunningBot,
-    expected_messages,
-    fake,
-    fast_retries,
-    polling_bot,
-    shown,
-    tg,
-)
+from tests.fake_telegram import FakeTelegram, RunningBot, expected_messages, polling_bot, shown
 
 
 async def test_429_retry_after_is_waited_out_and_retried(tg: RunningBot) -> None:
@@ -29,7 +20,9 @@ async def test_429_retry_after_is_waited_out_and_retried(tg: RunningBot) -> None
     key = conversation_key(chat["id"], user["id"])
     expected = await tg.expect_handle(key, "what do I need to bring", user)
     fake.fail_next("sendMessage", status=429, retry_after=1)
-    sent = await tg.send(fake.text_update(chat, user, "what do I need to bring"), replies=len(expected_messages(expected)))
+    sent = await tg.send(
+        fake.text_update(chat, user, "what do I need to bring"), replies=len(expected_messages(expected))
+    )
     assert [shown(m) for m in sent] == expected_messages(expected)
     first, second = fake.calls_of("sendMessage")[:2]
     assert first.params["text"] == second.params["text"]
@@ -137,16 +130,16 @@ async def test_a_failing_button_is_still_answered(fake: FakeTelegram, fast_retri
         assert len(fake.sent(chat["id"])) == len(sent)
 
 
-async def test_logs_name_a_chat_by_a_keyed_hash_not_its_id(
-    tg: RunningBot, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_logs_name_a_chat_by_a_keyed_hash_not_its_id(tg: RunningBot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     fake = tg.fake
     user = fake.user(4_400_731_265, language_code="en")
     chat = fake.private_chat(user)
     sent = await tg.send(fake.text_update(chat, user, "/start"))
     fake.fail_next("editMessageReplyMarkup", status=400)
-    await fake.enqueue(fake.press_update(user, sent[-1], sent[-1]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]))
+    await fake.enqueue(
+        fake.press_update(user, sent[-1], sent[-1]["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+    )
     await fake.wait_calls("editMessageReplyMarkup", 1)
     await tg.idle()
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("keyboard_not_removed")]

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from bot.channels.telegram import ConfigurationError, bot_token, file_base_url
 from bot.channels.log_ids import log_key, user_ref
+from bot.channels.telegram import ConfigurationError, bot_token, file_base_url
 from bot.channels.telegram_logging import RedactingFilter
 from bot.channels.telegram_text import (
     MAX_CALLBACK_BYTES,
@@ -97,7 +97,9 @@ def test_language_of_code(code: str | None, language: str) -> None:
     assert language_of_code(code) == language
 
 
-@pytest.mark.parametrize("token", [None, "", "abc", "123:short", "12a:AAEfakefakefakefakefakefakefakefake", "123:" + "a" * 29 + "!"])
+@pytest.mark.parametrize(
+    "token", [None, "", "abc", "123:short", "12a:AAEfakefakefakefakefakefakefakefake", "123:" + "a" * 29 + "!"]
+)
 def test_bad_tokens_are_refused_without_echoing_them(token: str | None) -> None:
     settings = Settings(_env_file=None, telegram_bot_token=token)  # type: ignore[call-arg]
     with pytest.raises(ConfigurationError) as caught:

@@ -18,16 +18,8 @@ from bot.channels.telegram import ALLOWED_UPDATES, ConfigurationError, conversat
 from bot.settings import Settings
 from bot.state import MemoryStore
 from bot.web import MAX_BODY_BYTES, SECRET_HEADER, create_app
+from tests.fake_telegram import FakeTelegram, buttons, engine_for, expected_messages, make_settings, shown
 from tests.support_processes import uvicorn_in_loop
-from tests.fake_telegram import (  # noqa: F401 - fixtures
-    engine_for,
-    FakeTelegram,
-    buttons,
-    expected_messages,
-    fake,
-    make_settings,
-    shown,
-)
 
 SECRET = "w3bh00k-Secret_value"
 WEBHOOK_URL = "https://faq.example.com/telegram"
@@ -54,9 +46,8 @@ async def webhook_bot(fake: FakeTelegram, **overrides: Any) -> AsyncIterator[Web
     settings = make_settings(fake, **values)
     store = MemoryStore()
     app = create_app(settings, engine=engine_for(settings, store), store=store)
-    async with uvicorn_in_loop(app) as (base_url, _):
-        async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-            yield WebhookBot(fake, client, settings, engine_for(settings, MemoryStore()))
+    async with uvicorn_in_loop(app) as (base_url, _), httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        yield WebhookBot(fake, client, settings, engine_for(settings, MemoryStore()))
 
 
 @pytest.fixture
@@ -92,7 +83,7 @@ async def test_a_good_update_is_answered(web: WebhookBot) -> None:
     response = await web.post(fake.press_update(user, sent[-1], buttons(sent[-1])[0]))
     assert response.status_code == 200
     sent = await fake.wait_sent(chat["id"], len(sent) + len(expected_messages(answer)))
-    assert [shown(m) for m in sent[-len(expected_messages(answer)):]] == expected_messages(answer)
+    assert [shown(m) for m in sent[-len(expected_messages(answer)) :]] == expected_messages(answer)
     assert len(fake.calls_of("answerCallbackQuery")) == 1
 
 
@@ -123,8 +114,17 @@ async def test_missing_or_wrong_secret_is_403(web: WebhookBot, secret: str | Non
 
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b"", b"\xff\xfe", b"[]", b"42", b'{"update_id": "7"}', b"{}", b'{"update_id": true}',
-     b'{"update_id": 5, "message": {"message_id": "x"}}'],
+    [
+        b"{not json",
+        b"",
+        b"\xff\xfe",
+        b"[]",
+        b"42",
+        b'{"update_id": "7"}',
+        b"{}",
+        b'{"update_id": true}',
+        b'{"update_id": 5, "message": {"message_id": "x"}}',
+    ],
 )
 async def test_malformed_bodies_are_400(web: WebhookBot, body: bytes) -> None:
     response = await web.client.post(
@@ -185,7 +185,7 @@ async def test_without_url_nothing_is_registered(fake: FakeTelegram) -> None:
 @pytest.mark.parametrize("secret", [None, ""])
 def test_the_webhook_needs_a_secret(fake: FakeTelegram, secret: str | None) -> None:
     settings = make_settings(fake, telegram_webhook_secret=secret)
-    with pytest.raises(ConfigurationError, match="^TELEGRAM_WEBHOOK_SECRET is required for the webhook: ") as caught:
+    with pytest.raises(ConfigurationError, match=r"^TELEGRAM_WEBHOOK_SECRET is required for the webhook: ") as caught:
         create_app(settings, engine=engine_for(settings, MemoryStore()), store=MemoryStore())
     assert "\n" not in str(caught.value)
 

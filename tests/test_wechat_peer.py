@@ -115,7 +115,10 @@ class WeChatPeer:
         if self.crypto is not None:
             envelope = self.crypto.encrypt_message(xml, query["nonce"], query["timestamp"])
             encrypt = envelope.split("<Encrypt><![CDATA[", 1)[1].split("]]>", 1)[0]
-            query |= {"encrypt_type": "aes", "msg_signature": wechat_signature(TOKEN, query["timestamp"], query["nonce"], encrypt)}
+            query |= {
+                "encrypt_type": "aes",
+                "msg_signature": wechat_signature(TOKEN, query["timestamp"], query["nonce"], encrypt),
+            }
             encrypted = f"<Encrypt>{cdata(encrypt)}</Encrypt>"
             if self.compat:
                 body = xml.removesuffix("</xml>") + encrypted + "</xml>"
@@ -142,4 +145,3 @@ class WeChatPeer:
 
 def parse_message_fields(xml: str) -> dict[str, str]:
     return dict(xmltodict.parse(xml)["xml"])
-

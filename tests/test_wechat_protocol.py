@@ -43,7 +43,7 @@ def test_cipher_round_trips_with_wechatpy() -> None:
     assert theirs.decrypt(ours.encrypt(message), APP_ID) == message
     assert ours.decrypt(theirs.encrypt(message, APP_ID).decode()) == message
     # every padding length, 1…32
-    for size in range(0, 70):
+    for size in range(70):
         assert ours.decrypt(theirs.encrypt("x" * size, APP_ID).decode()) == "x" * size
 
 

@@ -55,12 +55,16 @@ async def test_over_a_real_server(base_url: str) -> None:
             content=b"<xml/>",
         )
         assert refused.status_code == 403
-        too_big = await peer.post_raw(b"<xml>" + b"x" * (70 * 1024) + b"</xml>", peer.signed_query() | {"encrypt_type": "aes"})
+        too_big = await peer.post_raw(
+            b"<xml>" + b"x" * (70 * 1024) + b"</xml>", peer.signed_query() | {"encrypt_type": "aes"}
+        )
         assert too_big.status_code == 413
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-async def test_served_logs_carry_no_openid_or_signature(workers: int, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+async def test_served_logs_carry_no_openid_or_signature(
+    workers: int, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """``faqbot serve`` at DEBUG (both uvicorn.run calls: one process, and ``--workers``
     with Redis): every logger, uvicorn's access and error logs included, goes to the
     process's stderr, and no line holds the ``openid`` or ``signature`` that WeChat puts

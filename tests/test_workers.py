@@ -284,7 +284,9 @@ async def connections_to_distinct_workers(cluster: Cluster, count: int) -> Async
                 break
             client = httpx.AsyncClient(base_url=cluster.server.base_url, timeout=20)
             response = await client.get("/healthz")
-            owner = connection_owner(cluster.address, response.extensions["network_stream"].get_extra_info("client_addr"), pids)
+            owner = connection_owner(
+                cluster.address, response.extensions["network_stream"].get_extra_info("client_addr"), pids
+            )
             if owner is not None and owner not in chosen:
                 chosen[owner] = client
             else:
@@ -324,7 +326,9 @@ async def test_keep_alive_requests_to_a_worker_are_not_delayed(cluster: Cluster)
 async def test_interleaved_conversations_complete_across_workers(cluster: Cluster, reference: Reference) -> None:
     expected = {"zh": await reference.follow_up(QUESTION), "en": await reference.follow_up(QUESTION_EN)}
     gate = asyncio.Semaphore(CONCURRENT_REQUESTS)
-    users = [(f"oWorkers{index:03d}" + secrets.token_hex(6), "zh" if index % 2 else "en") for index in range(CONVERSATIONS)]
+    users = [
+        (f"oWorkers{index:03d}" + secrets.token_hex(6), "zh" if index % 2 else "en") for index in range(CONVERSATIONS)
+    ]
 
     async def converse(user: str, language: str) -> list[Delivery]:
         question = QUESTION if language == "zh" else QUESTION_EN

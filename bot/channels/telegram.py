@@ -249,9 +249,7 @@ async def _with_retries(send: Callable[[], Awaitable[T]]) -> T:
             if attempt == SEND_ATTEMPTS:
                 raise
             delay = SEND_BACKOFF_SECONDS * 2 ** (attempt - 1)
-            logger.warning(
-                "send_retry attempt=%d error=%s delay=%.1fs", attempt, type(exc).__name__, delay
-            )
+            logger.warning("send_retry attempt=%d error=%s delay=%.1fs", attempt, type(exc).__name__, delay)
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
 
@@ -280,8 +278,10 @@ def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.choices or reply.prompt_id is None:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=choice_data(reply.prompt_id, index))]
-         for index, label in enumerate(reply.choices)]
+        [
+            [InlineKeyboardButton(label, callback_data=choice_data(reply.prompt_id, index))]
+            for index, label in enumerate(reply.choices)
+        ]
     )
 
 
@@ -294,9 +294,7 @@ async def send_turn(context: ContextTypes.DEFAULT_TYPE, target: Target, turn: Tu
         markup = _keyboard(reply)
         chunks = split_message(reply.text)
         for number, chunk in enumerate(chunks, 1):
-            message = await send_text(
-                context, target, chunk, markup if number == len(chunks) else None
-            )
+            message = await send_text(context, target, chunk, markup if number == len(chunks) else None)
             sent.append(message)
         if markup is not None and target.owner is not None and chunks:
             await store.remember(
@@ -315,9 +313,7 @@ async def send_text(
 ) -> Message:
     """Send one plain-text message (no parse mode: the text is shown exactly as given)."""
     reply_parameters = (
-        ReplyParameters(target.reply_to, allow_sending_without_reply=True)
-        if target.reply_to is not None
-        else None
+        ReplyParameters(target.reply_to, allow_sending_without_reply=True) if target.reply_to is not None else None
     )
     return await _with_retries(
         lambda: context.bot.send_message(
@@ -405,9 +401,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     A bare /ask shows the topics."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    command = next(
-        (e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0), None
-    )
+    command = next((e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0), None)
     question = text_after(message.text, Span(command.offset, command.length)) if command else ""
     await _answer(update, context, question)
 
@@ -566,13 +560,9 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("ask", ask))
     application.add_handler(CallbackQueryHandler(choice_pressed))
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT, private_text))
+    application.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, group_text))
     application.add_handler(
-        MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND, group_text)
-    )
-    application.add_handler(
-        MessageHandler(
-            filters.UpdateType.MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL, non_text
-        )
+        MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL, non_text)
     )
     application.add_error_handler(on_error)
 
@@ -584,9 +574,7 @@ async def open_engine(settings: Settings) -> tuple[Engine, StateStore]:
     """The state store named by ``FAQBOT_STATE_URL`` and the engine using it."""
     from bot.runtime import build_engine
 
-    store = await open_store(
-        settings.faqbot_state_url, idle_ttl_seconds=settings.faqbot_state_idle_minutes * 60
-    )
+    store = await open_store(settings.faqbot_state_url, idle_ttl_seconds=settings.faqbot_state_idle_minutes * 60)
     try:
         return build_engine(settings, store), store
     except BaseException:
@@ -618,9 +606,7 @@ def build_application(
         .concurrent_updates(PerChatUpdateProcessor())
     )
     if settings.telegram_base_url:
-        builder = builder.base_url(settings.telegram_base_url).base_file_url(
-            file_base_url(settings.telegram_base_url)
-        )
+        builder = builder.base_url(settings.telegram_base_url).base_file_url(file_base_url(settings.telegram_base_url))
     if not polling:
         builder = builder.updater(None)
     if engine is None or store is None:
@@ -629,9 +615,7 @@ def build_application(
             opened_engine, opened_store = await open_engine(settings)
             attach_services(
                 application,
-                Services(
-                    opened_engine, opened_store, settings.faqbot_group_auto_answer, log_key=log_key(token)
-                ),
+                Services(opened_engine, opened_store, settings.faqbot_group_auto_answer, log_key=log_key(token)),
             )
 
         async def post_shutdown(application: Application) -> None:
@@ -642,9 +626,7 @@ def build_application(
         builder = builder.post_init(post_init).post_shutdown(post_shutdown)
     application = builder.build()
     if engine is not None and store is not None:
-        attach_services(
-            application, Services(engine, store, settings.faqbot_group_auto_answer, log_key=log_key(token))
-        )
+        attach_services(application, Services(engine, store, settings.faqbot_group_auto_answer, log_key=log_key(token)))
     add_handlers(application)
     return application
 
@@ -654,11 +636,7 @@ async def check_token(settings: Settings) -> None:
     rejects it and NetworkError when it cannot be reached (see :func:`_exit_reason`)."""
     token = bot_token(settings)
     base_url = settings.telegram_base_url
-    bot = (
-        Bot(token, base_url=base_url, base_file_url=file_base_url(base_url))
-        if base_url
-        else Bot(token)
-    )
+    bot = Bot(token, base_url=base_url, base_file_url=file_base_url(base_url)) if base_url else Bot(token)
     async with bot:
         pass
 

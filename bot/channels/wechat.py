@@ -58,13 +58,13 @@ from bot.settings import Settings
 from bot.state import StateStore
 
 __all__ = [
-    "WeChatChannel",
-    "WeChatConfigError",
+    "SUCCESS",
     "InboundMessage",
     "MessageError",
+    "WeChatChannel",
+    "WeChatConfigError",
     "parse_message",
     "wechat_routes",
-    "SUCCESS",
 ]
 
 log = logging.getLogger(__name__)
@@ -318,8 +318,8 @@ class WeChatChannel:
             await self.store.remember(key + ":body", digest, ttl)
             return True
         deadline = time.monotonic() + 1.0  # the first request may be between claim and remember
-        while (seen := await self.store.recall(key + ":body")) is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        while (seen := await self.store.recall(key + ":body")) is None and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)  # the first request may run in another worker: no Event to wait on
         return seen == digest
 
     async def _read_body(self, request: Request) -> bytes | None:
@@ -473,7 +473,9 @@ class WeChatChannel:
         """A reply with as much of ``text`` as fits. With ``keep_rest`` the rest (maybe
         none) becomes what ``0`` sends; without, a kept continuation is left alone (for
         notices that interrupt a long answer)."""
-        part, rest = split_content(strip_illegal_xml_chars(text), self.engine.notice("more", language), MAX_CONTENT_BYTES)
+        part, rest = split_content(
+            strip_illegal_xml_chars(text), self.engine.notice("more", language), MAX_CONTENT_BYTES
+        )
         if keep_rest:
             await self.store.remember(self._more_key(message.from_user), rest, self.conversation_ttl)
         return self._reply_xml(message, part)

@@ -24,7 +24,7 @@ import struct
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-__all__ = ["WeChatCipher", "CryptoError", "sign", "signature_matches", "AES_KEY_LENGTH"]
+__all__ = ["AES_KEY_LENGTH", "CryptoError", "WeChatCipher", "sign", "signature_matches"]
 
 AES_KEY_LENGTH = 43
 """Characters in an EncodingAESKey (base64 of 32 bytes without the trailing ``=``)."""

@@ -8,18 +8,18 @@ entities are refused rather than processed.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - only for the ParseError type; parsing uses defusedxml
+import xml.etree.ElementTree as ET
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 __all__ = [
     "XmlError",
-    "parse_fields",
     "cdata",
+    "encrypted_reply_xml",
+    "parse_fields",
     "strip_illegal_xml_chars",
     "text_reply_xml",
-    "encrypted_reply_xml",
 ]
 
 # Characters XML 1.0 cannot carry at all (control characters, lone surrogates, U+FFFE/F).

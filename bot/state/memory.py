@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 from bot.state.base import ConversationState, KeyedLocks, StateStore
 
-
 _SWEEP_SIZE = 1024
 """Expired tokens are swept once this many (or twice the live ones) are kept."""
 

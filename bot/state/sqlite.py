@@ -141,10 +141,14 @@ class SQLiteStore(StateStore):
             log.debug("purged %d idle states and %d expired tokens", states, tokens)
 
     def _get(self, key: str) -> str | None:
-        row = self._db().execute(
-            "SELECT json FROM states WHERE key = ? AND updated_at > ?",
-            (key, time.time() - self.idle_ttl_seconds),
-        ).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "SELECT json FROM states WHERE key = ? AND updated_at > ?",
+                (key, time.time() - self.idle_ttl_seconds),
+            )
+            .fetchone()
+        )
         return row[0] if row else None
 
     def _put(self, key: str, raw: str) -> None:
@@ -175,10 +179,14 @@ class SQLiteStore(StateStore):
         self._maybe_purge(now)
 
     def _recall(self, token: str) -> str | None:
-        row = self._db().execute(
-            "SELECT value FROM tokens WHERE kind = 'value' AND token = ? AND expires_at > ?",
-            (token, time.time()),
-        ).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "SELECT value FROM tokens WHERE kind = 'value' AND token = ? AND expires_at > ?",
+                (token, time.time()),
+            )
+            .fetchone()
+        )
         return row[0] if row else None
 
     def _close(self) -> None:
