@@ -16,10 +16,13 @@ from pathlib import Path
 
 from bot.dialogue import Engine
 from bot.knowledge import KnowledgeError, load_knowledge
-from bot.messages import Turn
+from bot.messages import Command, Turn
 from bot.settings import Settings
 
 EXIT_USAGE = 2
+
+_TERMINAL_COMMANDS = {"/start": Command.START, "/help": Command.HELP, "/cancel": Command.CANCEL}
+"""The terminal's slash commands (any other text is a message)."""
 
 
 def _iso_date(value: str) -> date:
@@ -72,7 +75,7 @@ def _chat(args: argparse.Namespace) -> int:
                 if not text:
                     return
                 text = text.rstrip("\n")
-            turn = await engine.handle("terminal", text)
+            turn = await engine.handle("terminal", _TERMINAL_COMMANDS.get(text.strip().lower(), text))
             if args.json:
                 print(json.dumps(turn.as_json(text), ensure_ascii=False), flush=True)
             else:

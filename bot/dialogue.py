@@ -7,6 +7,7 @@ the pending question (if any) from the state store, and saves what the next mess
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -16,17 +17,18 @@ from datetime import date
 from bot import render
 from bot.knowledge import KnowledgeBase
 from bot.matcher import Match, Matcher
-from bot.messages import Language, Reply, Turn
+from bot.messages import Command, Language, Locale, Reply, Turn
 from bot.normalize import fold, normalize
+from bot.script import detect_script, to_script
 from bot.slots import extract
 from bot.state import ConversationState, PendingQuestion, StateStore
 
 MAX_REASKS = 2
 """A follow-up answer that does not fit is re-asked at most this often, then the general answer is given."""
 
-CANCEL_WORDS = frozenset({"/cancel", "cancel", "取消", "算了", "never mind", "nevermind", "stop"})
-_START = "/start"
-_HELP = "/help"
+CANCEL_WORDS = frozenset({"cancel", "取消", "算了", "never mind", "nevermind", "stop"})
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,14 +63,15 @@ class Engine:
 
     # -- public API ----------------------------------------------------------------------
 
-    async def handle(self, key: str, text: str, *, language: Language | None = None) -> Turn:
-        """Answer one text message of conversation ``key``.
+    async def handle(self, key: str, message: str | Command, *, hint: Language | None = None) -> Turn:
+        """Answer one text message (or a :class:`Command`) of conversation ``key``.
 
-        ``language`` is a hint for texts with no language of their own (``/start``, ``1``).
+        ``hint`` is the channel's guess of the person's language (Telegram's client
+        language), used only when neither the message nor the conversation tells.
         """
         async with self.store.lock(key):
-            context = await self._load(key, text, language)
-            self._respond(context, text)
+            context = await self._load(key, message, hint)
+            self._respond(context, message)
             return await self._save(key, context)
 
     async def choose(self, key: str, prompt_id: str, index: int) -> Turn | None:
@@ -85,13 +88,25 @@ class Engine:
             self._respond(context, pending.choices[index])
             return await self._save(key, context)
 
-    async def welcome(self, key: str, language: Language) -> Turn:
-        """Greeting and the topics as choices (Telegram ``/start``, a WeChat ``subscribe``)."""
-        return await self.handle(key, _START, language=language)
+    async def locale(self, key: str, hint: Language | None = None) -> Locale:
+        """The language and script of conversation ``key``, for a channel's own notices.
 
-    def notice(self, name: str, language: Language) -> str:
+        Never raises: when the store cannot tell (unknown conversation, or the store is
+        down and the notice is ``unavailable``) it is ``hint``, else Simplified Chinese.
+        """
+        try:
+            state = await self.store.get(key)
+        except Exception:  # a notice must not fail because the state is unreachable
+            log.warning("locale_lookup_failed", exc_info=True)
+            state = None
+        if state is None or self._expired(state):
+            return Locale(hint or "zh")
+        return Locale(state.language, state.script)
+
+    def notice(self, name: str, locale: Locale | Language) -> str:
         """A fixed system text from ``responses/_system.yaml`` (e.g. ``non_text``, ``stale_choice``)."""
-        return self.knowledge.system[name][language]
+        locale = locale if isinstance(locale, Locale) else Locale(locale)
+        return to_script(self.knowledge.system[name][locale.language], locale.script)
 
     def classify(self, text: str) -> dict[str, object]:
         """Intent, confidence, language and slots of one message, without any conversation."""
@@ -107,52 +122,61 @@ class Engine:
 
     # -- state -----------------------------------------------------------------------------
 
-    async def _load(self, key: str, text: str, hint: Language | None) -> _Context:
+    def _expired(self, state: ConversationState) -> bool:
+        return time.time() - state.updated_at > self._idle_seconds
+
+    async def _load(self, key: str, message: str | Command, hint: Language | None) -> _Context:
         state = await self.store.get(key)
-        if state is None or time.time() - state.updated_at > self._idle_seconds:
+        if state is None or self._expired(state):
             state = ConversationState(language=hint or "zh")
-        # A command (/start, /help, /cancel) names no language: the hint or the conversation's decides.
-        own = None if fold(text).strip().startswith("/") else normalize(text).language
-        language = own or hint or state.language
-        return _Context(state=state, language=language, today=self._today())
+        if isinstance(message, str):
+            normalized = normalize(message)
+            if normalized.language is not None:
+                state.language = normalized.language
+            state.script = detect_script(message) or state.script
+        return _Context(state=state, language=state.language, today=self._today())
 
     async def _save(self, key: str, context: _Context) -> Turn:
+        """Keep the state for the idle period: the pending question, language and script."""
         state = context.state
         state.language = context.language
         state.updated_at = time.time()
-        if state.pending is None:
-            await self.store.delete(key)  # nothing pending: keep no slot values behind
-        else:
-            await self.store.put(key, state)
+        await self.store.put(key, state)
         awaiting = state.pending.slot if state.pending and state.pending.kind == "slot" else None
         match = context.match
+        replies = tuple(
+            Reply(to_script(r.text, state.script), tuple(to_script(c, state.script) for c in r.choices), r.prompt_id)
+            for r in context.replies
+        )
         return Turn(
             intent=context.intent,
             language=context.language,
-            replies=tuple(context.replies),
+            replies=replies,
             awaiting=awaiting,
             confidence=match.confidence if match else 1.0,
             slots=dict(state.slots) if state.pending else {},
+            script=state.script,
         )
 
     # -- the dialogue ------------------------------------------------------------------------
 
-    def _respond(self, context: _Context, text: str) -> None:
+    def _respond(self, context: _Context, message: str | Command) -> None:
+        if message is Command.START:
+            self._clear(context)
+            self._answer(context, "greeting")
+            return
+        if message is Command.HELP:
+            self._clear(context)
+            self._answer(context, "help")
+            return
+        text = "" if isinstance(message, Command) else message
         command = fold(text).strip()
-        if command in CANCEL_WORDS:
+        if message is Command.CANCEL or command in CANCEL_WORDS:
             had_pending = context.state.pending is not None and context.state.pending.kind == "slot"
             self._clear(context)
             context.replies.append(
                 Reply(self.notice("cancelled" if had_pending else "nothing_to_cancel", context.language))
             )
-            return
-        if command == _START or command.startswith(_START + " "):
-            self._clear(context)
-            self._answer(context, "greeting")
-            return
-        if command == _HELP:
-            self._clear(context)
-            self._answer(context, "help")
             return
         pending = context.state.pending
         if pending is not None and self._continue(context, pending, text):

@@ -136,7 +136,7 @@ def test_chat_json_one_record_per_input_line(runs: dict[str, Run]) -> None:
     assert len(records) == len(CHAT_LINES)
     assert len(runs["chat_json"].stdout.splitlines()) == len(CHAT_LINES)  # nothing else on stdout
     for record, line in zip(records, CHAT_LINES, strict=False):
-        assert set(record) == {"user", "intent", "replies", "awaiting"}
+        assert set(record) == {"user", "intent", "replies", "awaiting", "slots"}
         assert record["user"] == line
         assert record["intent"] is None or isinstance(record["intent"], str)
         assert record["awaiting"] is None or isinstance(record["awaiting"], str)

@@ -68,7 +68,7 @@ from bot.channels.telegram_text import (
 )
 from bot.dialogue import Engine
 from bot.knowledge import load_knowledge
-from bot.messages import Language, Reply, Turn
+from bot.messages import Command, Language, Reply, Turn
 from bot.settings import Settings
 from bot.state import StateStore, StateStoreError, open_store
 
@@ -95,8 +95,6 @@ RATE_LIMIT_RETRIES = 3
 MAX_CONCURRENT_UPDATES = 64
 #: How long the owner of a group keyboard is remembered.
 BUTTON_MEMORY_SECONDS = 7 * 24 * 3600
-#: How long the language of a conversation's last turn is remembered.
-LANGUAGE_MEMORY_SECONDS = 24 * 3600
 
 _SERVICES_KEY = "faqbot"
 
@@ -211,27 +209,9 @@ def _is_private(message: Message) -> bool:
     return message.chat.type == ChatType.PRIVATE
 
 
-async def language_hint(store: StateStore, key: str, user: User | None) -> Language:
-    """The language of the conversation's last turn when known, else the user's Telegram
-    language: the engine uses it for texts with no language of their own (``/help``,
-    ``1``), and the channel for its notices."""
-    try:
-        remembered = await store.recall(f"telegram:language:{key}")
-        state = None if remembered else await store.get(key)
-    except Exception:  # a hint is not worth failing the message for
-        logger.warning("language_lookup_failed", exc_info=True)
-        remembered, state = None, None
-    if remembered in ("zh", "en"):
-        return remembered  # type: ignore[return-value]
-    if state is not None:
-        return state.language
+def _client_language(user: User | None) -> Language:
+    """The user's Telegram client language: the engine's hint for a new conversation."""
     return language_of_code(user.language_code if user else None)
-
-
-async def remember_language(store: StateStore, key: str, turn: Turn) -> None:
-    """Keep the language of ``turn`` for :func:`language_hint` (the engine forgets a
-    conversation once nothing is pending)."""
-    await store.remember(f"telegram:language:{key}", turn.language, LANGUAGE_MEMORY_SECONDS)
 
 
 async def _with_retries(send: Callable[[], Awaitable[T]]) -> T:
@@ -326,25 +306,15 @@ async def send_text(
     )
 
 
-async def _answer(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, *, language: Language | None = None
-) -> None:
-    """Hand ``text`` to the engine for the sender of the update's message and send the turn.
-
-    An empty ``text`` (a bare ``/ask`` or ``@Bot``, or ``/start``) gets the welcome with
-    the topics. ``language`` replaces the conversation's :func:`language_hint`.
-    """
+async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, message_text: str | Command) -> None:
+    """Hand the text (or command) to the engine for the sender of the update's message and
+    send the turn. An empty text (a bare ``/ask`` or ``@Bot``) gets the welcome."""
     message = update.effective_message
     assert message is not None
     services = _services(context)
     key = _message_key(message)
-    if language is None:
-        language = await language_hint(services.store, key, message.from_user)
-    if text:
-        turn = await services.engine.handle(key, text, language=language)
-    else:
-        turn = await services.engine.welcome(key, language)
-    await remember_language(services.store, key, turn)
+    hint = _client_language(message.from_user)
+    turn = await services.engine.handle(key, message_text or Command.START, hint=hint)
     await send_turn(context, Target.answering(message, key), turn)
 
 
@@ -382,18 +352,17 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: the greeting with the topics as buttons, in the user's Telegram language."""
     message = update.effective_message
     assert message is not None
-    user = message.from_user
-    await _answer(update, context, "", language=language_of_code(user.language_code if user else None))
+    await _answer(update, context, Command.START)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/help: the engine's help text."""
-    await _answer(update, context, "/help")
+    await _answer(update, context, Command.HELP)
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/cancel: drop the pending follow-up question, if any."""
-    await _answer(update, context, "/cancel")
+    await _answer(update, context, Command.CANCEL)
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -456,8 +425,8 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     services = _services(context)
     key = _message_key(message)
-    language = await language_hint(services.store, key, message.from_user)
-    text = services.engine.notice("non_text", language)
+    locale = await services.engine.locale(key, _client_language(message.from_user))
+    text = services.engine.notice("non_text", locale)
     await send_text(context, Target.answering(message, key), text)
 
 
@@ -497,8 +466,8 @@ async def _select_choice(
     presser = conversation_key(chat_id, presser_user.id)
 
     async def refuse() -> None:
-        language = await language_hint(services.store, presser, presser_user)
-        await answer(services.engine.notice("stale_choice", language))
+        locale = await services.engine.locale(presser, _client_language(presser_user))
+        await answer(services.engine.notice("stale_choice", locale))
 
     parsed = parse_choice_data(data)
     if parsed is None or question is None:
@@ -519,7 +488,6 @@ async def _select_choice(
         await refuse()
         await _drop_keyboard(context, chat_id, question.message_id)
         return
-    await remember_language(services.store, presser, turn)
     await answer()
     await _drop_keyboard(context, chat_id, question.message_id)
     if isinstance(question, Message) and not _is_private(question):

@@ -53,7 +53,7 @@ from bot.channels.wechat_xml import (
     text_reply_xml,
 )
 from bot.dialogue import Engine
-from bot.messages import Language, Turn
+from bot.messages import Command, Locale, Turn
 from bot.settings import Settings
 from bot.state import StateStore
 
@@ -407,11 +407,8 @@ class WeChatChannel:
 
     async def _failure_reply(self, message: InboundMessage) -> str:
         """The ``unavailable`` notice, in the user's last language when the store can tell."""
-        try:
-            language = await self._language(message.from_user)
-        except Exception:  # the store may be what failed
-            language = "zh"
-        return await self._reply_with(message, self.engine.notice("unavailable", language), language, keep_rest=False)
+        locale = await self.engine.locale(self._key(message.from_user))  # never raises
+        return await self._reply_with(message, self.engine.notice("unavailable", locale), locale, keep_rest=False)
 
     async def _await_original(self, reply_token: str) -> str:
         """The reply the first delivery produced, once it is there (also when that turn
@@ -428,11 +425,10 @@ class WeChatChannel:
             await asyncio.sleep(0.05)
 
     async def _answer(self, message: InboundMessage) -> str:
-        key = f"wechat:{message.from_user}"
+        key = self._key(message.from_user)
         if message.msg_type == "event":
             if (message.event or "").lower() == "subscribe":
-                language = await self._language(message.from_user)
-                return await self._send_turn(message, await self.engine.welcome(key, language))
+                return await self._send_turn(message, await self.engine.handle(key, Command.START))
             return SUCCESS  # unsubscribe, menu clicks, scans…: nothing to say
 
         text: str | None = None
@@ -441,19 +437,15 @@ class WeChatChannel:
         elif message.msg_type == "voice":
             text = message.recognition
         if text is None or not text.strip():
-            language = await self._language(message.from_user)
-            return await self._reply_with(message, self.engine.notice("non_text", language), language, keep_rest=False)
+            locale = await self.engine.locale(key)
+            return await self._reply_with(message, self.engine.notice("non_text", locale), locale, keep_rest=False)
 
-        # The last turn's language: the hint for texts with no language of their own ("1").
-        language = await self._language(message.from_user)
         if text.strip() in CONTINUE_COMMANDS:
             rest = await self.store.recall(self._more_key(message.from_user))
             if rest:
-                return await self._reply_with(message, rest, language)
+                return await self._reply_with(message, rest, await self.engine.locale(key))
 
-        turn = await self.engine.handle(key, text, language=language)
-        await self.store.remember(self._language_key(message.from_user), turn.language, self.conversation_ttl)
-        return await self._send_turn(message, turn)
+        return await self._send_turn(message, await self.engine.handle(key, text))
 
     def _late_done(self, task: asyncio.Task[Any]) -> None:
         self._late.discard(task)
@@ -461,21 +453,17 @@ class WeChatChannel:
             _log(logging.ERROR, "wechat.late_reply_failed", error=type(task.exception()).__name__)
 
     async def _send_turn(self, message: InboundMessage, turn: Turn) -> str:
-        text = format_turn(turn, self.engine.notice("reply_with_number", turn.language))
+        text = format_turn(turn, self.engine.notice("reply_with_number", turn.locale))
         if not text.strip():
             await self.store.remember(self._more_key(message.from_user), "", self.conversation_ttl)
             return SUCCESS
-        return await self._reply_with(message, text, turn.language)
+        return await self._reply_with(message, text, turn.locale)
 
-    async def _reply_with(
-        self, message: InboundMessage, text: str, language: Language, *, keep_rest: bool = True
-    ) -> str:
+    async def _reply_with(self, message: InboundMessage, text: str, locale: Locale, *, keep_rest: bool = True) -> str:
         """A reply with as much of ``text`` as fits. With ``keep_rest`` the rest (maybe
         none) becomes what ``0`` sends; without, a kept continuation is left alone (for
         notices that interrupt a long answer)."""
-        part, rest = split_content(
-            strip_illegal_xml_chars(text), self.engine.notice("more", language), MAX_CONTENT_BYTES
-        )
+        part, rest = split_content(strip_illegal_xml_chars(text), self.engine.notice("more", locale), MAX_CONTENT_BYTES)
         if keep_rest:
             await self.store.remember(self._more_key(message.from_user), rest, self.conversation_ttl)
         return self._reply_xml(message, part)
@@ -488,18 +476,13 @@ class WeChatChannel:
             content=content,
         )
 
-    async def _language(self, open_id: str) -> Language:
-        """The language of the user's last turn, Chinese when unknown."""
-        remembered = await self.store.recall(self._language_key(open_id))
-        return "en" if remembered == "en" else "zh"
+    @staticmethod
+    def _key(open_id: str) -> str:
+        return f"wechat:{open_id}"
 
     @staticmethod
     def _more_key(open_id: str) -> str:
         return f"wechat:more:{open_id}"
-
-    @staticmethod
-    def _language_key(open_id: str) -> str:
-        return f"wechat:lang:{open_id}"
 
 
 def _plain(text: str) -> Response:

@@ -42,11 +42,12 @@ class PendingQuestion(BaseModel):
 class ConversationState(BaseModel):
     """Everything the dialogue remembers about one conversation, and nothing more.
 
-    It exists only while a question is pending: the engine deletes it when a conversation
-    is finished or cancelled, so no slot values stay behind.
+    It is kept for the idle period after the last message (the store expires it), so
+    that the person's language and script, and the pending question, carry over.
     """
 
     language: Literal["zh", "en"] = "zh"
+    script: Literal["hans", "hant", "hk", "tw"] = "hans"
     pending: PendingQuestion | None = None
     slots: dict[str, bool | str | None] = Field(default_factory=dict)
     updated_at: float = Field(default_factory=time.time)
