@@ -1,0 +1,194 @@
+"""Reading a whole message: its questions, its details, and answers to follow-up questions.
+
+People put several things in one message: a greeting and a question, two questions, a
+question and the detail that changes its answer. A message is split into clauses (at
+sentence marks and words such as 还有 / "and also"); each clause is matched on its own as
+well as the whole message, and every topic asked about clearly is answered, in order. A
+greeting or thanks next to a question does not hide it.
+
+A short message that asks nothing on its own ("那银行呢", "what about the hospital?") is
+*elliptical*: the dialogue reads it against the topic it answered last.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.knowledge import KnowledgeBase, SlotSpec
+from bot.understanding.compiled import QUESTION, Compiled
+from bot.understanding.dates import Implausible, Received
+from bot.understanding.matcher import ANSWER_THRESHOLD, ANSWERABLE, Match, Matcher
+from bot.understanding.normalize import NormalizedText, fold
+from bot.understanding.slots import RolePatterns, financial_account, received
+
+MAX_TOPICS = 3
+"""Most topics answered from one message."""
+
+_CLAUSES = re.compile(
+    r"[。！？!?；;\n]+|[，,]\s*(?:还有|另外|以及|而且|并且|顺便问一?下|再问一?下|then|and also|also|and)\b|"
+    r"\s(?:还有|另外|以及|顺便问一?下)|\band (?=(?:what|where|how|when|who|which|can|could|do|does|is|are|should|must)\b)|"
+    r"\balso\b|\bplus\b"
+)
+_ELLIPSIS = re.compile(
+    r"^(?:那|那么|还有|那如果|如果是|要是|那要是)|呢$|^(?:and|or|what about|how about|then|so|but)\b|"
+    r"\b(?:then|instead|too|either)\??$"
+)
+ELLIPTICAL_MAX_HAN = 12
+ELLIPTICAL_MAX_WORDS = 7
+"""An elliptical follow-up is short: a longer message says what it is about."""
+
+ANSWER_THRESHOLD_VALUE = 0.5
+"""Probability a value needs to be taken from an answer to a follow-up question."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message in the forms the dialogue works with, made once per turn."""
+
+    text: str
+    """As written."""
+    folded: str
+    """NFKC, case-folded, Simplified, stripped: for commands, choices, details and dates."""
+    normalized: NormalizedText
+    """For matching."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a new message asks and tells."""
+
+    match: Match
+    """The whole message's match (what to say when no topic is asked clearly)."""
+    topics: tuple[str, ...]
+    """Answerable intents asked about clearly, in order."""
+    details: dict[str, bool | str] = field(default_factory=dict)
+    """Slot values the message gives (``financial_account``, ``role``, ``received_date``)."""
+    elliptical: bool = False
+
+
+@dataclass(frozen=True)
+class AnswerReading:
+    """What an answer to a follow-up question means.
+
+    ``outcome``: ``value`` (then ``value`` holds it), ``unsure``, ``aside`` (a question about
+    the follow-up itself), ``implausible`` (a date that cannot be; ``notice`` names why),
+    ``question`` (a new question instead), or ``none`` (not understood).
+    """
+
+    outcome: str
+    value: bool | str | None = None
+    notice: str | None = None
+
+
+class Reader:
+    """Reads messages for one compiled knowledge base."""
+
+    def __init__(self, knowledge: KnowledgeBase, compiled: Compiled) -> None:
+        self.knowledge = knowledge
+        self.compiled = compiled
+        self.matcher = Matcher(knowledge, compiled)
+        people = knowledge.lexicon.get("person", {})
+        self.roles = RolePatterns.build(people.get("zh", ()), people.get("en", ()))
+        self._value_classes = {
+            slot_type: [c for c in compiled.answers.classes if c.startswith(f"{slot_type}=")]
+            for slot_type in ("financial", "role", "date")
+        }
+
+    # -- new messages ---------------------------------------------------------------------
+
+    def message(self, text: str) -> Message:
+        """``text`` folded and normalised, once."""
+        return Message(text, fold(text).strip(), self.matcher.normalize(text))
+
+    def read(self, message: Message, today: date) -> Reading:
+        """The topics and details of a new message."""
+        whole = self.matcher.match(message.normalized)
+        topics = self._topics(message, whole)
+        details = self.details(message.folded, today)
+        normalized = message.normalized
+        short = len(normalized.han) <= ELLIPTICAL_MAX_HAN and len(normalized.words) <= ELLIPTICAL_MAX_WORDS
+        unclear = not topics or whole.confidence < ANSWER_THRESHOLD or whole.rival is not None
+        elliptical = short and (bool(_ELLIPSIS.search(message.folded.rstrip("?？。.!！"))) or unclear)
+        return Reading(whole, topics, details, elliptical and not _is_social(self.matcher, whole))
+
+    def _topics(self, message: Message, whole: Match) -> tuple[str, ...]:
+        clauses = [part for part in _CLAUSES.split(message.folded) if part and part.strip()]
+        found: list[str] = []
+        if len(clauses) > 1:
+            for clause in clauses:
+                match = self.matcher.match(clause)
+                if self._clear(match) and match.intent not in found:
+                    found.append(match.intent)  # type: ignore[arg-type]
+        domain = [intent for intent in found if self.matcher.kind(intent) == "domain"]
+        whole_counts = self._clear(whole) and whole.intent not in domain
+        if whole_counts and (self.matcher.kind(whole.intent) == "domain" or not domain):  # type: ignore[arg-type]
+            domain.insert(0, whole.intent)  # type: ignore[arg-type]
+        return tuple(domain[:MAX_TOPICS])
+
+    def _clear(self, match: Match) -> bool:
+        return (
+            match.intent is not None
+            and self.matcher.kind(match.intent) in ANSWERABLE
+            and match.rival is None
+            and match.confidence >= ANSWER_THRESHOLD
+        )
+
+    def details(self, folded: str, today: date) -> dict[str, bool | str]:
+        """Slot values the (folded) text gives, whatever its topic (a date in an entrust question counts)."""
+        found: dict[str, bool | str] = {}
+        financial = financial_account(folded)
+        if financial is not None:
+            found["financial_account"] = financial
+        role = self.roles.role(folded)
+        if role is not None:
+            found["role"] = role
+        when = received(folded, today)
+        if isinstance(when, Received):
+            found["received_date"] = when.encode()
+        return found
+
+    # -- answers to follow-up questions ----------------------------------------------------
+
+    def read_answer(self, message: Message, slot: SlotSpec, today: date) -> AnswerReading:
+        """What ``text`` answers to the follow-up question for ``slot``.
+
+        A question about the follow-up itself ("什么是金融账户？") is an aside even though it
+        names the bank functions; otherwise a value the patterns read is taken, then what
+        the classifier is sure of.
+        """
+        folded = message.folded.strip("。.!！~～ ")
+        if slot.type == "date":
+            when = received(folded, today)
+            if isinstance(when, Received):
+                return AnswerReading("value", when.encode())
+            if isinstance(when, Implausible):
+                return AnswerReading("implausible", notice=when.reason)
+        classified = self._classified_answer(message.normalized, slot)
+        if classified.outcome == "aside" or slot.type == "date":
+            return classified
+        ruled = financial_account(folded) if slot.type == "financial" else self.roles.role(folded, answering=True)
+        if ruled is not None:
+            return AnswerReading("value", ruled)
+        return classified
+
+    def _classified_answer(self, normalized: NormalizedText, slot: SlotSpec) -> AnswerReading:
+        units = self.matcher.units(normalized)
+        allowed = [*self._value_classes[slot.type], "unsure", f"aside:{slot.name}", QUESTION]
+        probabilities = self.compiled.answers.probabilities(units, allowed)
+        if not probabilities:
+            return AnswerReading("none")
+        best = max(probabilities, key=probabilities.__getitem__)
+        if probabilities[best] < ANSWER_THRESHOLD_VALUE:
+            return AnswerReading("none")
+        if best in (QUESTION, "unsure"):
+            return AnswerReading(best)
+        if best.startswith("aside:"):
+            return AnswerReading("aside")
+        value = best.partition("=")[2]
+        return AnswerReading("value", {"True": True, "False": False}.get(value, value))
+
+
+def _is_social(matcher: Matcher, match: Match) -> bool:
+    return match.intent is not None and matcher.kind(match.intent) in ("social", "chitchat")

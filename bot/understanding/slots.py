@@ -1,0 +1,128 @@
+"""Details that change an answer: read from a first message, or from an answer to a follow-up.
+
+Three details matter: whether the person needs the card's financial (bank) functions,
+who acts for whom (the card holder, or someone acting for them), and when the card was
+received (:mod:`bot.understanding.dates`).
+
+Who acts for whom depends on word order ("my wife will go for me" and "I'll go for my
+wife" share their words), so it is read with a few patterns of who does what for whom,
+over the people words of the lexicon's ``person`` concept. Whether the bank functions
+are needed is read from the words that name them and a denial around them. Both are
+used as they are in first messages; an answer to a follow-up question is read by
+:class:`AnswerReader`, which weighs these readings together with a classifier trained on
+the natural answers of ``intents/_slots.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from bot.understanding.dates import Implausible, Received, parse_received
+
+_FINANCIAL = re.compile(
+    r"金融|银行卡?[^，,。.]{0,4}功能|银行(?:账户|账号|那块|那部分|的功能|那些)|存钱|取钱|存取|转账|借记|理财|工资|养老金|退休金|"
+    r"取现|现金|补贴|"
+    r"\bfinancial\b|\bbank(?:ing)?\s+(?:function|feature|account|service|part|side|stuff)s?\b|\bbanking\b|\bdebit\b|"
+    r"\bdeposits?\b|\bwithdraw|\btransfers?\b|\bsalary\b|\bwages?\b|\bpaid\b|\bpension\b|\bsubsid|\ballowance\b|\bcash\b"
+)
+_DENIAL = re.compile(
+    r"不需要|不用|不要|不想|没必要|用不到|用不上|用不着|不开通|不开|不需|无需|不太需要|没有|不存|"
+    r"\b(?:don'?t|do not|doesn'?t|won'?t|no|not|never|without|no need|nothing|hardly|rarely|skip)\b|[不没别]$"
+)
+_DENIAL_AFTER = re.compile(
+    r"^[^，,。.]{0,6}(?:用不上|用不到|用不着|不需要|不用|不要|没必要)|\b(?:not needed|i don'?t need|is not needed)\b"
+)
+_CLAUSE_MARKS = "，,。.;；!?！？"
+_MEDICAL_ONLY = re.compile(
+    r"只(?:是|想|需要|要|用|看病|买药|拿药)?[^，,。.]{0,8}(?:医保|看病|买药|拿药|医疗)|就[^，,。.]{0,3}(?:看病|买药|拿药|开药)|"
+    r"\b(?:only|just|mostly|purely)\b[^,.;]{0,30}\b(?:medical|insurance|doctor|medicine|hospital|health|clinic)"
+)
+_YES = re.compile(
+    r"^(?:需要|要|是|是的|对|嗯|好|用|得要|肯定要|当然要|要的|需要的)(?:$|[\s，,])|"
+    r"^(?:yes|y|yeah|yep|yup|sure|i do|i need it|of course|ok|definitely|absolutely)\b"
+)
+_NO = re.compile(
+    r"^(?:不需要|不用|没必要|用不着|用不上|不必)|^(?:不要|不|否|没有)(?:$|[\s，,了吧])|"
+    r"^(?:no|n|nope|nah|not really|i don'?t|don'?t|no need|not needed|not at all)\b"
+)
+"""A reply that starts by saying yes or no says it, whatever reason follows ("no, my salary
+goes to another bank")."""
+
+
+def financial_account(text: str) -> bool | None:
+    """Does the person need the card's financial (bank) functions? ``None`` when not said."""
+    if _YES.match(text):
+        return True
+    if _NO.match(text):
+        return False
+    cue = _FINANCIAL.search(text)
+    if cue:
+        clause_start = max(text.rfind(mark, 0, cue.start()) for mark in _CLAUSE_MARKS)
+        ends = (text.find(mark, cue.end()) for mark in _CLAUSE_MARKS)
+        clause_end = min((i for i in ends if i >= 0), default=len(text))
+        before, after = text[clause_start + 1 : cue.start()], text[cue.end() : clause_end]
+        return not (_DENIAL.search(before) or _DENIAL_AFTER.search(after))
+    if _MEDICAL_ONLY.search(text):
+        return False
+    return None
+
+
+@dataclass(frozen=True)
+class RolePatterns:
+    """Who acts for whom, over the people words of the lexicon."""
+
+    agent: re.Pattern[str]
+    insured: re.Pattern[str]
+    insured_answer: re.Pattern[str]
+    """Weaker cues, enough in an answer to "who acts for whom?" but not in a question:
+    "找人代激活" asks whether someone may, not who will."""
+
+    @classmethod
+    def build(cls, people_zh: Sequence[str], people_en: Sequence[str]) -> RolePatterns:
+        zh = "(?:" + "|".join(sorted(map(re.escape, people_zh), key=len, reverse=True)) + ")"
+        en = "(?:" + "|".join(sorted(map(re.escape, people_en), key=len, reverse=True)) + ")"
+        agent = (
+            rf"(?:帮|替|给|代|为)(?:我|俺)?(?:家)?(?:的)?{zh}|{zh}的(?:社保卡|医保卡|卡)|卡是(?:我|俺)?(?:的)?{zh}的|"
+            rf"是(?:我|俺)?{zh}的|我(?:去|来|要)?(?:帮|替|给|代)(?:他|她|人|别人|他人|家里人)|(?:帮|替|代)(?:他|她)(?:们)?|"
+            r"(?:替|帮)别人|(?:替|帮)他人|员工|职工|"
+            rf"\bmy {en}'s\b(?!\s+(?:going|gonna|coming|doing|taking|will|is|able|here|there|at))|"
+            rf"\b(?:his|her|their)\s+(?:card|one|social)\b|\bfor (?:my |our )?(?:{en}|him|her|them)\b|"
+            rf"\bon (?:his|her|their) behalf\b|\bit'?s (?:my |our )?{en}'?s\b|\bbelongs? to (?:my )?{en}\b|"
+            r"\bsomeone else'?s\b|\banother person'?s\b|\bemployees?\b|\bstaff\b|"
+            rf"\bi(?:'m| am|'ll| will)?\s+(?:be\s+)?(?:helping|help|activating|going for|doing it for)\s+(?:my\s+)?{en}\b"
+        )
+        insured = (
+            r"卡是我(?:自己)?的|我自己的|是我的卡|我的卡|本人(?:去不了|不去|不能去|来不了|去不成)|"
+            rf"{zh}(?:[^，,。.]{{0,4}})(?:帮|替|代|给)我|(?:让|请|叫|找|委托|托)(?:我的?|俺)?(?:{zh})|"
+            r"我(?:去不了|去不成|走不开|不方便|出不了门|腿脚不便|行动不便|没空|没时间|在外地|在国外|来不了|回不去|出差)|(?:别人|有人)替我|"
+            r"\bfor me\b|\bon my behalf\b|\bin my place\b|\binstead of me\b|\bmy own\b|\bmine\b|\bmy card\b|"
+            r"\bi(?:'m| am) the (?:card ?)?holder\b|\bi can'?t (?:go|make it|walk|get there)\b|\bi'?m (?:abroad|overseas|away)\b|"
+            rf"\b(?:my\s+)?{en}(?:\s+(?:will|'ll|is going to|is gonna|'s going|'s gonna|can|could|would|goes|go|is going))\b|"
+            r"\b(?:someone|somebody|other people|others|a friend)\s+(?:else\s+)?(?:will|'ll|can|could|goes|go|is going)\b|"
+            rf"\b(?:send|sending|ask|asking|get|getting|have|having)\s+(?:my\s+)?{en}\b"
+        )
+        insured_answer = (
+            rf"(?:让|请|叫|找|委托|托)(?:{zh}|别人|人|他人)|(?:别人|其他人|{zh})(?:去|来|跑|办|弄)|^我$|^我的$|^本人$|"
+            rf"\b(?:someone|somebody|other people|others|my {en}) (?:else )?(?:goes|go|does|do)\b|^me$|^mine$|^myself$"
+        )
+        return cls(re.compile(agent), re.compile(insured), re.compile(insured_answer))
+
+    def role(self, text: str, *, answering: bool = False) -> str | None:
+        """``agent`` when the writer acts for someone else, ``insured`` when someone acts for
+        them, ``None`` when the text does not say (or says both). ``answering``: ``text``
+        answers the question of who acts for whom, so weaker cues count."""
+        agent = self.agent.search(text)
+        insured = self.insured.search(text) or (answering and self.insured_answer.search(text))
+        if agent and not insured:
+            return "agent"
+        if insured and not agent:
+            return "insured"
+        return None
+
+
+def received(text: str, today: date) -> Received | Implausible | None:
+    """When the card was received, as precisely as ``text`` says."""
+    return parse_received(text, today)
