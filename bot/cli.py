@@ -92,17 +92,72 @@ def _classify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import evaluate, format_report
+def _clocked_engine(args: argparse.Namespace) -> tuple[Engine, list[date]]:
+    """An engine in memory whose today is ``clock[0]`` (evaluation lines and tests set their own)."""
+    from bot.runtime import build_engine
 
-    engine = _engine(args)
+    clock = [args.today or date.today()]
+    return build_engine(Settings(), today=lambda: clock[0]), clock
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from bot.evaluation.answers import evaluate_answers, format_answers_report
+    from bot.evaluation.questions import evaluate, format_report
+
+    engine, clock = _clocked_engine(args)
+    path = Path(args.file)
     try:
-        report = evaluate(engine, Path(args.file))
+        if _is_answers_file(path):
+            answers = asyncio.run(evaluate_answers(engine, clock, path.read_text(encoding="utf-8").splitlines(), path))
+            data, text = answers.as_dict(), format_answers_report(answers)
+        else:
+            report = evaluate(engine, path, clock)
+            data, text = report.as_dict(), format_report(report)
     except (OSError, ValueError) as error:
         print(f"faqbot eval: {error}", file=sys.stderr)
         return EXIT_USAGE
-    print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) if args.json else format_report(report))
+    print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else text)
     return 0
+
+
+def _is_answers_file(path: Path) -> bool:
+    """Whether ``path`` holds answers to follow-up questions (``ask``/``answer``) rather than questions."""
+    with path.open(encoding="utf-8") as lines:
+        first = next((line for line in lines if line.strip()), "{}")
+    try:
+        row = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(row, dict) and "answer" in row and "ask" in row
+
+
+def _test(args: argparse.Namespace) -> int:
+    from bot.evaluation.conversations import format_outcome, load_conversations, run_conversations
+
+    paths = _conversation_files([Path(p) for p in args.paths])
+    try:
+        conversations = [conversation for path in paths for conversation in load_conversations(path)]
+    except (OSError, ValueError) as error:
+        print(f"faqbot test: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if not conversations:
+        print("faqbot test: no conversations found", file=sys.stderr)
+        return EXIT_USAGE
+    engine, clock = _clocked_engine(args)
+    outcome = asyncio.run(run_conversations(engine, clock, conversations))
+    print(format_outcome(outcome, paths))
+    return 1 if outcome.failures else 0
+
+
+def _conversation_files(paths: list[Path]) -> list[Path]:
+    """The files named, and the ``*.yaml``/``*.yml``/``*.json`` files inside folders named."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json")))
+        else:
+            files.append(path)
+    return files
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -144,11 +199,18 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--today", metavar="YYYY-MM-DD", type=_iso_date, help="fix today's date (for relative dates)")
     classify.set_defaults(func=_classify)
 
-    evaluate = commands.add_parser("eval", help="measure accuracy on a labelled JSONL file")
-    evaluate.add_argument("file", help="JSONL with text, intents, lang and optional slots")
+    evaluate = commands.add_parser("eval", help="measure understanding on a labelled JSONL file")
+    evaluate.add_argument(
+        "file", help="JSONL of questions (text, intents, lang, slots) or of answers to follow-ups (ask, answer, expect)"
+    )
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.add_argument("--today", metavar="YYYY-MM-DD", type=_iso_date, help="fix today's date (for relative dates)")
     evaluate.set_defaults(func=_eval)
+
+    test = commands.add_parser("test", help="run conversation tests (YAML): exit 1 when any turn fails")
+    test.add_argument("paths", nargs="+", help="conversation files, or folders holding them")
+    test.add_argument("--today", metavar="YYYY-MM-DD", type=_iso_date, help="today for conversations without one")
+    test.set_defaults(func=_test)
 
     check = commands.add_parser("check", help="validate intents/ and responses/")
     check.set_defaults(func=_check)

@@ -7,7 +7,7 @@ terminal chat, SQLite by default, Redis when several webhook workers must share 
 demand, so that a memory-only run does not load redis-py.
 """
 
-from bot.state.base import ConversationState, PendingQuestion, StateStore, StateStoreError
+from bot.state.base import ConversationState, PendingQuestion, StateStore, StateStoreError, TopicContext
 from bot.state.factory import open_store
 from bot.state.memory import MemoryStore
 

@@ -39,6 +39,15 @@ class PendingQuestion(BaseModel):
     reasks: int = 0
 
 
+class TopicContext(BaseModel):
+    """The topic answered last and the details it used, so that an elliptical follow-up
+    ("那银行呢", "what about the hospital?") is read against it for a few minutes."""
+
+    intent: str
+    slots: dict[str, bool | str | None] = Field(default_factory=dict)
+    at: float = Field(default_factory=time.time)
+
+
 class ConversationState(BaseModel):
     """Everything the dialogue remembers about one conversation, and nothing more.
 
@@ -50,6 +59,9 @@ class ConversationState(BaseModel):
     script: Literal["hans", "hant", "hk", "tw"] = "hans"
     pending: PendingQuestion | None = None
     slots: dict[str, bool | str | None] = Field(default_factory=dict)
+    queue: list[str] = Field(default_factory=list)
+    """Further topics the last message asked about, answered once the pending question is."""
+    context: TopicContext | None = None
     updated_at: float = Field(default_factory=time.time)
 
 

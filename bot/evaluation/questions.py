@@ -1,9 +1,16 @@
-"""``faqbot eval``: how well the matcher does on a labelled set (the format of ``shared/eval``)."""
+"""``faqbot eval`` on questions: how well messages are understood (the format of ``shared/eval/dev.jsonl``).
+
+Four figures matter most: in-scope accuracy per language; out-of-scope rejection per
+language; *wrong answers* — another topic's answer given to a question (in scope or not
+covered), the worst outcome; and *did you mean* — how often the bot asks which of two
+topics was meant instead of answering.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +28,7 @@ class _Row(BaseModel):
     intents: list[str] = Field(min_length=1)
     lang: Literal["zh", "en"] = "zh"
     slots: dict[str, bool | str] | None = None
+    today: date | None = None
 
 
 @dataclass
@@ -45,6 +53,8 @@ class Report:
     in_scope: dict[str, _Tally] = field(default_factory=dict)
     rejection: dict[str, _Tally] = field(default_factory=dict)
     slots: _Tally = field(default_factory=_Tally)
+    wrong_answers: _Tally = field(default_factory=_Tally)
+    did_you_mean: _Tally = field(default_factory=_Tally)
     predicted: Counter[str] = field(default_factory=Counter)
     correct: Counter[str] = field(default_factory=Counter)
     expected: Counter[str] = field(default_factory=Counter)
@@ -66,6 +76,8 @@ class Report:
             "accuracy": self.overall.rate,
             "in_scope_accuracy": {lang: tally.rate for lang, tally in sorted(self.in_scope.items())},
             "out_of_scope_rejection": {lang: tally.rate for lang, tally in sorted(self.rejection.items())},
+            "wrong_answer_rate": self.wrong_answers.rate,
+            "did_you_mean_rate": self.did_you_mean.rate,
             "slot_accuracy": self.slots.rate,
             "slot_lines": self.slots.total,
             "per_intent": per_intent,
@@ -77,41 +89,58 @@ class Report:
         }
 
 
-def evaluate(engine: Engine, path: Path) -> Report:
-    """Classify every line of ``path`` and tally the results."""
-    report = Report()
+def read_rows(path: Path) -> list[tuple[int, _Row]]:
+    """The labelled lines of ``path`` with their line numbers; ``ValueError`` names a bad line."""
+    rows = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            row = _Row.model_validate_json(line)
+            rows.append((number, _Row.model_validate_json(line)))
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "line"
             raise ValueError(f"{path}:{number}: not an evaluation line ({where}: {first['msg']})") from None
-        text, acceptable, language = row.text, row.intents, row.lang
-        result = engine.classify(text)
-        got = result["intent"] or NONE
-        ok = got in acceptable
-        report.overall.add(ok)
-        scope = report.rejection if acceptable == [NONE] else report.in_scope
-        scope.setdefault(language, _Tally()).add(ok)
-        expected = acceptable[0] if not ok else got
-        report.expected[expected] += 1
-        report.predicted[got] += 1
-        report.correct[got] += ok
-        if row.slots is not None:
-            report.slots.add(ok and all(result["slots"].get(k) == v for k, v in row.slots.items()))
-        if not ok:
-            report.confusions[(expected, got)] += 1
-            report.misses.append(
-                {"line": number, "text": text, "expected": acceptable, "got": got, "confidence": result["confidence"]}
-            )
-        elif row.slots is not None and any(result["slots"].get(k) != v for k, v in row.slots.items()):
-            report.misses.append(
-                {"line": number, "text": text, "expected_slots": row.slots, "got_slots": result["slots"]}
-            )
+    return rows
+
+
+def evaluate(engine: Engine, path: Path, clock: list[date] | None = None) -> Report:
+    """Classify every line of ``path`` and tally the results (``clock[0]``: today, set from a line's ``today``)."""
+    report = Report()
+    default_today = clock[0] if clock else None
+    for number, row in read_rows(path):
+        if clock is not None and default_today is not None:
+            clock[0] = row.today or default_today
+        _tally(report, number, row, engine.classify(row.text))
+    if clock is not None and default_today is not None:
+        clock[0] = default_today
     return report
+
+
+def _tally(report: Report, number: int, row: _Row, result: dict[str, Any]) -> None:
+    acceptable = row.intents
+    got = result["intent"] or NONE
+    ok = got in acceptable
+    report.overall.add(ok)
+    scope = report.rejection if acceptable == [NONE] else report.in_scope
+    scope.setdefault(row.lang, _Tally()).add(ok)
+    report.wrong_answers.add(got != NONE and not ok)
+    report.did_you_mean.add(bool(result.get("did_you_mean")))
+    expected = acceptable[0] if not ok else got
+    report.expected[expected] += 1
+    report.predicted[got] += 1
+    report.correct[got] += ok
+    slots_ok = row.slots is None or all(result["slots"].get(k) == v for k, v in row.slots.items())
+    if row.slots is not None:
+        report.slots.add(ok and slots_ok)
+    if not ok:
+        report.confusions[(expected, got)] += 1
+        miss = {"line": number, "text": row.text, "expected": acceptable, "got": got}
+        report.misses.append({**miss, "confidence": result["confidence"]})
+    elif not slots_ok:
+        report.misses.append(
+            {"line": number, "text": row.text, "expected_slots": row.slots, "got_slots": result["slots"]}
+        )
 
 
 def format_report(report: Report) -> str:
@@ -142,6 +171,8 @@ def format_report(report: Report) -> str:
         "out-of-scope rejected: "
         + ", ".join(f"{lang} {_pct(rate)}" for lang, rate in data["out_of_scope_rejection"].items())
     )
+    lines.append(f"wrong answers (another topic's answer): {_pct(data['wrong_answer_rate'])}")
+    lines.append(f"did you mean: {_pct(data['did_you_mean_rate'])}")
     lines.append(f"slot accuracy: {_pct(data['slot_accuracy'])} ({data['slot_lines']} lines)")
     lines.append(f"overall accuracy: {_pct(data['accuracy'])}")
     return "\n".join(lines)

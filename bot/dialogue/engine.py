@@ -1,0 +1,164 @@
+"""The dialogue engine: the one entry point channels use; it knows nothing of Telegram or WeChat.
+
+Each turn runs under the conversation's lock, loads the conversation state from the
+store, lets :class:`bot.dialogue.flow.Flow` decide the replies, and saves the state for
+the idle period: the pending question, the topic answered last, the person's language and
+script. Replies come out in the person's script (Traditional writers read Traditional).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.dialogue.flow import Flow, TurnContext
+from bot.knowledge import KnowledgeBase
+from bot.messages import Command, Language, Locale, Reply, Turn
+from bot.script import detect_script, to_script
+from bot.state import ConversationState, StateStore
+from bot.understanding.compiled import Compiled, compile_knowledge
+from bot.understanding.reading import Reader
+
+log = logging.getLogger(__name__)
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def china_today() -> date:
+    """Today in mainland China, whatever the server's time zone (deadlines are counted there)."""
+    return datetime.now(CHINA).date()
+
+
+class Engine:
+    """Answers messages of conversations kept in a :class:`~bot.state.StateStore`."""
+
+    def __init__(
+        self,
+        knowledge: KnowledgeBase,
+        store: StateStore,
+        *,
+        compiled: Compiled | None = None,
+        today: Callable[[], date] = china_today,
+        idle_seconds: float = 30 * 60,
+    ) -> None:
+        """``compiled``: the compiled knowledge base (see :mod:`bot.understanding.compiled`);
+        compiled here when not given (slow: tests and tools pass the cached one)."""
+        self.knowledge = knowledge
+        self.store = store
+        self.reader = Reader(knowledge, compiled or compile_knowledge(knowledge))
+        self.flow = Flow(knowledge, self.reader)
+        self._today = today
+        self._idle_seconds = idle_seconds
+
+    # -- public API ----------------------------------------------------------------------
+
+    async def handle(self, key: str, message: str | Command, *, hint: Language | None = None) -> Turn:
+        """Answer one text message (or a :class:`Command`) of conversation ``key``.
+
+        ``hint`` is the channel's guess of the person's language (Telegram's client
+        language), used only when neither the message nor the conversation tells.
+        """
+        async with self.store.lock(key):
+            turn = await self._load(key, message, hint)
+            self.flow.respond(turn, turn.message or message)  # type: ignore[arg-type]
+            return await self._save(key, turn)
+
+    async def choose(self, key: str, prompt_id: str, index: int) -> Turn | None:
+        """Select choice ``index`` (0-based) of pending question ``prompt_id``, exactly as typing it would.
+
+        ``None`` when that question is no longer pending: already answered, replaced by a
+        newer one, expired, or asked of someone else (the key differs).
+        """
+        async with self.store.lock(key):
+            turn = await self._load(key, "", None)
+            pending = turn.state.pending
+            if pending is None or pending.prompt_id != prompt_id or not 0 <= index < len(pending.choices):
+                return None
+            self.flow.respond(turn, self.reader.message(pending.choices[index]))
+            return await self._save(key, turn)
+
+    async def locale(self, key: str, hint: Language | None = None) -> Locale:
+        """The language and script of conversation ``key``, for a channel's own notices.
+
+        Never raises: when the store cannot tell (unknown conversation, or the store is
+        down and the notice is ``unavailable``) it is ``hint``, else Simplified Chinese.
+        """
+        try:
+            state = await self.store.get(key)
+        except Exception:  # a notice must not fail because the state is unreachable
+            log.warning("locale_lookup_failed", exc_info=True)
+            state = None
+        if state is None or self._expired(state):
+            return Locale(hint or "zh")
+        return Locale(state.language, state.script)
+
+    def notice(self, name: str, locale: Locale | Language) -> str:
+        """A fixed system text from ``responses/_system.yaml`` (e.g. ``non_text``, ``stale_choice``)."""
+        locale = locale if isinstance(locale, Locale) else Locale(locale)
+        return to_script(self.knowledge.system[name][locale.language], locale.script)
+
+    def classify(self, text: str) -> dict[str, object]:
+        """What ``text`` asks, without any conversation: the contract of ``faqbot classify``.
+
+        ``intent`` is the reported intent (``None``: out of scope, not covered, small talk),
+        ``did_you_mean`` the two topics the bot would ask between, ``slots`` the details given.
+        """
+        today = self._today()
+        reading = self.reader.read(self.reader.message(text), today)
+        match = reading.match
+        primary = reading.topics[0] if reading.topics else match.intent
+        rival = [match.intent, match.rival] if not reading.topics and match.rival else None
+        return {
+            "text": text,
+            "intent": self.knowledge.reported(primary),
+            "confidence": match.confidence,
+            "language": match.language or "zh",
+            "slots": self.flow.answers.reported_details(dict(reading.details)) if primary else {},
+            "did_you_mean": rival,
+        }
+
+    # -- state -----------------------------------------------------------------------------
+
+    def _expired(self, state: ConversationState) -> bool:
+        return time.time() - state.updated_at > self._idle_seconds
+
+    async def _load(self, key: str, message: str | Command, hint: Language | None) -> TurnContext:
+        state = await self.store.get(key)
+        if state is None or self._expired(state):
+            state = ConversationState(language=hint or "zh")
+        read = None
+        if isinstance(message, str):
+            read = self.reader.message(message)
+            if read.normalized.language is not None:
+                state.language = read.normalized.language
+            state.script = detect_script(message) or state.script
+        return TurnContext(state=state, today=self._today(), message=read)
+
+    async def _save(self, key: str, turn: TurnContext) -> Turn:
+        state = turn.state
+        state.updated_at = time.time()
+        await self.store.put(key, state)
+        pending = state.pending
+        awaiting = pending.slot if pending is not None and pending.kind == "slot" else None
+        return Turn(
+            intent=self.knowledge.reported(turn.intent),
+            language=state.language,
+            replies=tuple(_in_script(reply, state.script) for reply in turn.replies),
+            awaiting=awaiting,
+            confidence=turn.confidence,
+            slots=turn.used,
+            script=state.script,
+        )
+
+
+def _in_script(reply: Reply, script: str) -> Reply:
+    if script == "hans":
+        return reply
+    return Reply(
+        to_script(reply.text, script),  # type: ignore[arg-type]
+        tuple(to_script(choice, script) for choice in reply.choices),  # type: ignore[arg-type]
+        reply.prompt_id,
+    )
