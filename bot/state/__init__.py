@@ -11,4 +11,12 @@ from bot.state.base import ConversationState, PendingQuestion, StateStore, State
 from bot.state.factory import open_store
 from bot.state.memory import MemoryStore
 
-__all__ = ["ConversationState", "MemoryStore", "PendingQuestion", "StateStore", "StateStoreError", "open_store"]
+__all__ = [
+    "ConversationState",
+    "MemoryStore",
+    "PendingQuestion",
+    "StateStore",
+    "StateStoreError",
+    "TopicContext",
+    "open_store",
+]
