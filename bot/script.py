@@ -30,24 +30,31 @@ _CANTONESE_WORDS = ("點樣", "邊度", "邊個", "幾時", "乜嘢", "咁樣", 
 
 @cache
 def _converter(config: str) -> opencc.OpenCC:
-    return opencc.OpenCC(config)
+    return opencc.OpenCC(config)  # tables load once per process: 5-80 ms each
 
 
-def detect_script(text: str) -> Script | None:
-    """The script ``text`` is written in, or ``None`` when its characters do not tell.
+def script_of(text: str, current: Script = "hans") -> Script:
+    """The script of a conversation after a message ``text``; ``current`` before it.
 
     A character is Traditional when the Traditional→Simplified conversion changes it and
-    Simplified when the reverse conversion does; whichever kind is more frequent wins.
+    Simplified when the reverse conversion does; whichever kind is more frequent wins, and
+    a message whose characters are the same in both scripts keeps ``current``. The
+    Simplified→Traditional table is slow to load, so it is consulted only when it can
+    change the outcome: a Traditional conversation and a message without Traditional
+    characters.
     """
     han = "".join(_HAN.findall(text))
     if not han:
-        return None
+        return current
     simplified = _converter("t2s").convert(han)
-    traditional = _converter("s2t").convert(han)
     trad_only = sum(a != b for a, b in zip(han, simplified, strict=False))
+    if trad_only == 0:
+        if current == "hans":
+            return "hans"
+        traditional = _converter("s2t").convert(han)
+        return "hans" if any(a != b for a, b in zip(han, traditional, strict=False)) else current
+    traditional = _converter("s2t").convert(han)
     simp_only = sum(a != b for a, b in zip(han, traditional, strict=False))
-    if trad_only == simp_only == 0:
-        return None
     if simp_only >= trad_only:
         return "hans"
     if any(char in _HONG_KONG for char in han) or any(word in han for word in _CANTONESE_WORDS):

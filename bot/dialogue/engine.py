@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.dialogue.flow import Flow, TurnContext
 from bot.knowledge import KnowledgeBase
 from bot.messages import Command, Language, Locale, Reply, Turn
-from bot.script import detect_script, to_script
+from bot.script import script_of, to_script
 from bot.state import ConversationState, StateStore
 from bot.understanding.compiled import Compiled, compile_knowledge
 from bot.understanding.reading import Reader
@@ -134,7 +134,7 @@ class Engine:
             read = self.reader.message(message)
             if read.normalized.language is not None:
                 state.language = read.normalized.language
-            state.script = detect_script(message) or state.script
+            state.script = script_of(message, state.script)
         return TurnContext(state=state, today=self._today(), message=read)
 
     async def _save(self, key: str, turn: TurnContext) -> Turn:

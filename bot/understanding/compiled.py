@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.knowledge.loader import KnowledgeBase
 from bot.understanding.features import Featurizer
 from bot.understanding.model import LinearModel
 from bot.understanding.normalize import Normalizer, fold
@@ -125,6 +125,8 @@ def load(root: Path) -> tuple[KnowledgeBase, Compiled]:
         return knowledge, compiled
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
         pass
+    from bot.knowledge import load_knowledge  # YAML and the checks: only on a cache miss
+
     knowledge = load_knowledge(root)
     compiled = compile_knowledge(knowledge)
     _store(path, (knowledge, compiled))

@@ -31,6 +31,7 @@ _CLAUSES = re.compile(
     r"\s(?:还有|另外|以及|顺便问一?下)|\band (?=(?:what|where|how|when|who|which|can|could|do|does|is|are|should|must)\b)|"
     r"\balso\b|\bplus\b"
 )
+"""Where a message may turn to another question: sentence marks, 还有 / "and also"."""
 _ELLIPSIS = re.compile(
     r"^(?:那|那么|还有|那如果|如果是|要是|那要是)|呢$|^(?:and|or|what about|how about|then|so|but)\b|"
     r"\b(?:then|instead|too|either)\??$"
