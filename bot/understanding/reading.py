@@ -26,6 +26,10 @@ from bot.understanding.slots import RolePatterns, financial_account, received
 MAX_TOPICS = 3
 """Most topics answered from one message."""
 
+CLAUSE_THRESHOLD = 0.6
+"""Probability a clause's topic needs to be answered besides the whole message's: a clause is
+short, so it must be surer."""
+
 _CLAUSES = re.compile(
     r"[。！？!?；;\n]+|[，,]\s*(?:还有|另外|以及|而且|并且|顺便问一?下|再问一?下|then|and also|also|and)\b|"
     r"\s(?:还有|另外|以及|顺便问一?下)|\band (?=(?:what|where|how|when|who|which|can|could|do|does|is|are|should|must)\b)|"
@@ -115,18 +119,30 @@ class Reader:
         return Reading(whole, topics, details, elliptical and not _is_social(self.matcher, whole))
 
     def _topics(self, message: Message, whole: Match) -> tuple[str, ...]:
-        clauses = [part for part in _CLAUSES.split(message.folded) if part and part.strip()]
-        found: list[str] = []
-        if len(clauses) > 1:
-            for clause in clauses:
-                match = self.matcher.match(clause)
-                if self._clear(match) and match.intent not in found:
-                    found.append(match.intent)  # type: ignore[arg-type]
-        domain = [intent for intent in found if self.matcher.kind(intent) == "domain"]
-        whole_counts = self._clear(whole) and whole.intent not in domain
-        if whole_counts and (self.matcher.kind(whole.intent) == "domain" or not domain):  # type: ignore[arg-type]
-            domain.insert(0, whole.intent)  # type: ignore[arg-type]
-        return tuple(domain[:MAX_TOPICS])
+        """The topics asked about: the whole message's, then any other a clause asks clearly.
+
+        A greeting or thanks clause is set aside, and the rest of the message is matched
+        again: "多谢，咁点样激活" asks how to activate.
+        """
+        clauses = [part.strip() for part in _CLAUSES.split(message.folded) if part and part.strip()]
+        matches = [self.matcher.match(clause) for clause in clauses] if len(clauses) > 1 else []
+        topics: list[str] = []
+        if self._clear(whole) and self.matcher.kind(whole.intent) == "domain":  # type: ignore[arg-type]
+            topics.append(whole.intent)  # type: ignore[arg-type]
+        else:
+            kept = [c for c, m in zip(clauses, matches, strict=False) if not _is_social(self.matcher, m)]
+            rest = " ".join(kept)
+            if matches and rest and len(kept) < len(clauses):
+                again = self.matcher.match(rest)
+                if self._clear(again) and self.matcher.kind(again.intent) == "domain":  # type: ignore[arg-type]
+                    topics.append(again.intent)  # type: ignore[arg-type]
+        asked = [m.intent for m in matches if self._clear(m) and m.confidence >= CLAUSE_THRESHOLD]
+        asked = [intent for intent in asked if self.matcher.kind(intent) == "domain"]  # type: ignore[arg-type]
+        topics += [intent for intent in asked if intent not in topics]  # type: ignore[misc]
+        topics.sort(key=lambda intent: asked.index(intent) if intent in asked else -1)  # in the order asked
+        if not topics and self._clear(whole):
+            topics.append(whole.intent)  # type: ignore[arg-type]  # a greeting, thanks, help
+        return tuple(topics[:MAX_TOPICS])
 
     def _clear(self, match: Match) -> bool:
         return (
