@@ -1,88 +1,97 @@
-"""Classification speed: messages per second and latency, on the shipped knowledge base and on
-one 100× larger (synthetic intents made by recombining the real examples' words).
+"""Classification speed: latency per message on the shipped knowledge base, and on one grown
+``--scale`` times (synthetic examples made by shuffling the real ones' words, under the same
+intents, so the vocabulary grows too).
 
-Run: ``python benchmarks/classify.py [--scale 100] [--rounds 5]``. Timings are printed,
+Two figures per knowledge base: ``match`` (one message against every intent, as the old
+matcher measured) and ``classify`` (a whole reading: clauses, details, dates — what
+``faqbot classify`` and every turn do). Queries are the checkout's own labelled questions.
+
+Run: ``python benchmarks/classify.py [--scale 10] [--rounds 5]``. Timings are printed,
 never asserted: compare runs on the same machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import statistics
 import time
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
-from bot.knowledge import Example, load_knowledge
-from bot.matcher import Matcher
-from bot.settings import Settings
+from bot.knowledge import Example, KnowledgeBase
+from bot.understanding.compiled import compile_knowledge, load
+from bot.understanding.reading import Reader
 
 ROOT = Path(__file__).resolve().parent.parent
-QUERIES = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+QUERIES = ROOT / "tests" / "data" / "questions.jsonl"
+TODAY = date(2026, 11, 25)
 
 
-def _queries(knowledge_examples: list[Example]) -> list[str]:
-    if QUERIES.exists():
-        return [json.loads(line)["text"] for line in QUERIES.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [example.text for example in knowledge_examples[::5]]
+def queries() -> list[str]:
+    """The questions of the project's own labelled set."""
+    lines = QUERIES.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["text"] for line in lines if line.strip()]
 
 
-def _synthetic(examples: list[Example], scale: int, seed: int = 7) -> list[Example]:
-    """``scale`` times as many examples: the real ones plus shuffled-word variants under new intents."""
+def grown(knowledge: KnowledgeBase, scale: int, seed: int = 7) -> KnowledgeBase:
+    """``knowledge`` with ``scale`` times as many examples: shuffled-word variants of the real ones."""
     rng = random.Random(seed)
-    out = list(examples)
+    examples: list[Example] = list(knowledge.examples)
     for copy in range(1, scale):
-        for example in examples:
-            if example.language == "en":
-                words = example.text.split()
-                rng.shuffle(words)
-                text = " ".join(words) + f" x{copy}"
-            else:
-                chars = list(example.text)
-                rng.shuffle(chars)
-                text = "".join(chars) + f"{copy}"
-            out.append(Example(f"{example.intent}_{copy}", example.language, text, example.where))
-    return out
+        for example in knowledge.examples:
+            parts = example.text.split() if example.language == "en" else list(example.text)
+            rng.shuffle(parts)
+            text = (" " if example.language == "en" else "").join(parts) + f" v{copy}"
+            examples.append(dataclasses.replace(example, text=text))
+    return dataclasses.replace(knowledge, examples=tuple(examples))
 
 
-def _measure(matcher: Matcher, queries: list[str], rounds: int) -> dict[str, float]:
+def measure(call: Callable[[str], object], texts: list[str], rounds: int) -> dict[str, float]:
+    """Median, p95 and p99 latency in milliseconds, and messages per second."""
     latencies: list[float] = []
     for _ in range(rounds):
-        for text in queries:
+        for text in texts:
             start = time.perf_counter()
-            matcher.match(text)
+            call(text)
             latencies.append(time.perf_counter() - start)
     latencies.sort()
     return {
-        "messages_per_second": round(len(latencies) / sum(latencies), 1),
         "median_ms": round(statistics.median(latencies) * 1000, 3),
         "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 3),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 3),
+        "messages_per_second": round(len(latencies) / sum(latencies), 1),
     }
 
 
+def report(label: str, reader: Reader, examples: int, texts: list[str], rounds: int) -> None:
+    for text in texts[:50]:  # warm the caches a long-running process has
+        reader.read(reader.message(text), TODAY)
+    for name, call in (
+        ("match", lambda text: reader.matcher.match(text)),
+        ("classify", lambda text: reader.read(reader.message(text), TODAY)),
+    ):
+        row = {"knowledge_base": label, "examples": examples, "measure": name, **measure(call, texts, rounds)}
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=100)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--scale", type=int, default=10, help="grow the knowledge base this many times (1: skip)")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-
-    knowledge = load_knowledge(Settings().faqbot_kb_dir)
-    examples = list(knowledge.examples)
-    queries = _queries(examples)
-    for label, kb_examples in (("shipped", examples), (f"{args.scale}x synthetic", _synthetic(examples, args.scale))):
-        start = time.perf_counter()
-        matcher = Matcher(kb_examples, knowledge.lexicon)
-        build = time.perf_counter() - start
-        matcher.match("warm up 预热")
-        result = _measure(matcher, queries, args.rounds)
-        print(
-            json.dumps(
-                {"knowledge_base": label, "examples": len(kb_examples), "build_s": round(build, 2), **result},
-                ensure_ascii=False,
-            )
-        )
+    knowledge, compiled = load(ROOT)
+    texts = queries()
+    report("shipped", Reader(knowledge, compiled), len(knowledge.examples), texts, args.rounds)
+    if args.scale > 1:
+        bigger = grown(knowledge, args.scale)
+        started = time.perf_counter()
+        reader = Reader(bigger, compile_knowledge(bigger))
+        print(json.dumps({"knowledge_base": f"{args.scale}x", "compile_s": round(time.perf_counter() - started, 1)}))
+        report(f"{args.scale}x", reader, len(bigger.examples), texts, args.rounds)
 
 
 if __name__ == "__main__":

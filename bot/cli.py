@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from bot.dialogue import Engine
-from bot.knowledge import KnowledgeError, load_knowledge
+from bot.knowledge import KnowledgeError
 from bot.messages import Command, Turn
 from bot.settings import Settings
 
@@ -161,6 +161,8 @@ def _conversation_files(paths: list[Path]) -> list[Path]:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from bot.knowledge import load_knowledge
+
     settings = Settings()
     knowledge = load_knowledge(settings.faqbot_kb_dir)
     examples = len(knowledge.examples)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
-from bot.knowledge.loader import LANGUAGES, Document, Example, KnowledgeBase, KnowledgeError, Parts, read_parts
+from bot.knowledge.base import LANGUAGES, Example, KnowledgeBase, KnowledgeError
+from bot.knowledge.loader import Document, Parts, read_parts
 from bot.knowledge.schema import IntentSpec, ResponseSpec, SlotValuesSpec
 
 OUT_OF_SCOPE = "out_of_scope"

@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.base import KnowledgeBase
 from bot.understanding.features import Featurizer
 from bot.understanding.model import LinearModel
 from bot.understanding.normalize import Normalizer, fold

@@ -15,6 +15,7 @@ words has little left for the units that point to an intent.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -44,11 +45,17 @@ def tfidf(units: Sequence[str], idf: Mapping[str, float]) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class LinearModel:
-    """Weights of a trained multinomial logistic regression, by unit."""
+    """Weights of a trained multinomial logistic regression, by unit.
+
+    Each known unit has a row of one weight per class in ``weights``, a flat array of
+    doubles (``index[unit]`` is the row), so that loading a model from the cache copies
+    bytes rather than building hundreds of thousands of float objects.
+    """
 
     classes: tuple[str, ...]
     idf: dict[str, float]
-    weights: dict[str, tuple[float, ...]]
+    index: dict[str, int]
+    weights: array[float]
     bias: tuple[float, ...]
 
     @classmethod
@@ -73,13 +80,10 @@ class LinearModel:
         matrix = vectorizer.fit_transform([tfidf(bag, idf) for bag in bags])
         regression = LogisticRegression(C=c, max_iter=5000, class_weight=class_weight)
         regression.fit(matrix, list(labels))
-        columns = regression.coef_.T
-        weights = {
-            str(unit): tuple(round(float(w), 5) for w in columns[index])
-            for unit, index in vectorizer.vocabulary_.items()
-        }
+        index = {str(unit): row for unit, row in vectorizer.vocabulary_.items()}
+        weights = array("d", regression.coef_.T.ravel().tolist())
         classes = tuple(str(name) for name in regression.classes_)
-        return cls(classes, idf, weights, tuple(float(b) for b in regression.intercept_))
+        return cls(classes, idf, index, weights, tuple(float(b) for b in regression.intercept_))
 
     def probabilities(self, units: Sequence[str], allowed: Sequence[str] | None = None) -> dict[str, float]:
         """Probability of each class for a message with ``units`` (empty when none is known).
@@ -87,13 +91,15 @@ class LinearModel:
         ``allowed`` restricts the classes (the others are left out before normalising).
         """
         vector = tfidf(units, self.idf)
-        if not any(unit in self.weights for unit in vector):
+        rows = [(self.index[unit], value) for unit, value in vector.items() if unit in self.index]
+        if not rows:
             return {}  # nothing the model knows: no evidence for any class, not the priors
+        width = len(self.classes)
         logits = list(self.bias)
-        for unit, value in vector.items():
-            row = self.weights.get(unit)
-            if row is not None:
-                logits = [logit + value * weight for logit, weight in zip(logits, row, strict=True)]
+        for row, value in rows:
+            start = row * width
+            weights = self.weights[start : start + width]
+            logits = [logit + value * weight for logit, weight in zip(logits, weights, strict=True)]
         scores = dict(zip(self.classes, logits, strict=True))
         if allowed is not None:
             scores = {name: scores[name] for name in allowed if name in scores}
