@@ -160,6 +160,12 @@ def _conversation_files(paths: list[Path]) -> list[Path]:
     return files
 
 
+def _review(args: argparse.Namespace) -> int:
+    from bot.review.command import run_review
+
+    return run_review(args, Settings())
+
+
 def _check(args: argparse.Namespace) -> int:
     from bot.knowledge import load_knowledge
 
@@ -213,6 +219,23 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("paths", nargs="+", help="conversation files, or folders holding them")
     test.add_argument("--today", metavar="YYYY-MM-DD", type=_iso_date, help="today for conversations without one")
     test.set_defaults(func=_test)
+
+    review = commands.add_parser("review", help="misunderstood questions, grouped; export, apply, purge")
+    review.add_argument("--since", default="7d", help="how far back: 7d, 24h, 2w (default 7d)")
+    review.add_argument("--json", action="store_true", help="print the review as JSON")
+    action = review.add_mutually_exclusive_group()
+    action.add_argument("--export", metavar="FILE", help="write the groups with a suggested intent each, to edit")
+    action.add_argument(
+        "--apply", metavar="FILE", help="add an edited export's texts to intents/, if nothing gets worse"
+    )
+    action.add_argument("--purge", action="store_true", help="delete entries (all, or --before DATE)")
+    review.add_argument(
+        "--force", action="store_true", help="with --apply: write even if the guard finds something worse"
+    )
+    review.add_argument(
+        "--before", metavar="YYYY-MM-DD", type=_iso_date, help="with --purge: only entries before this day"
+    )
+    review.set_defaults(func=_review)
 
     check = commands.add_parser("check", help="validate intents/ and responses/")
     check.set_defaults(func=_check)

@@ -47,6 +47,9 @@ class Reply:
     text: str
     choices: tuple[str, ...] = ()
     prompt_id: str | None = None
+    feedback: str | None = None
+    """Set on an answer from the source: the id a channel's 👍/👎 buttons report to
+    :meth:`bot.dialogue.Engine.feedback`."""
 
 
 @dataclass(frozen=True)

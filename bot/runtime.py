@@ -6,13 +6,18 @@ from collections.abc import Callable
 from datetime import date
 
 from bot.dialogue import Engine, china_today
+from bot.review.log import ReviewLog
 from bot.settings import Settings
 from bot.state import MemoryStore, StateStore
 from bot.understanding.compiled import load
 
 
 def build_engine(
-    settings: Settings, store: StateStore | None = None, *, today: Callable[[], date] = china_today
+    settings: Settings,
+    store: StateStore | None = None,
+    *,
+    today: Callable[[], date] = china_today,
+    review: ReviewLog | None = None,
 ) -> Engine:
     """The engine for ``settings``; raises :class:`bot.knowledge.KnowledgeError` on a broken knowledge base.
 
@@ -25,4 +30,5 @@ def build_engine(
         compiled=compiled,
         today=today,
         idle_seconds=settings.faqbot_state_idle_minutes * 60,
+        review=review,
     )

@@ -41,5 +41,9 @@ class Settings(BaseSettings):
     wechat_app_id: str | None = None
     wechat_aes_key: SecretStr | None = None
 
+    # Review log (questions the bot could not answer, anonymised; see docs/review.md)
+    faqbot_review: bool = True
+    faqbot_review_days: int = Field(default=90, ge=1, le=3650)
+
     # Logging
     faqbot_log_level: str = "INFO"

@@ -8,15 +8,21 @@ script. Replies come out in the person's script (Traditional writers read Tradit
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
 
 from bot.dialogue.flow import Flow, TurnContext
 from bot.knowledge import KnowledgeBase
 from bot.messages import Command, Language, Locale, Reply, Turn
+from bot.review.entry import ReviewEntry, mask_numbers
+from bot.review.log import ReviewLog
 from bot.script import script_of, to_script
 from bot.state import ConversationState, StateStore
 from bot.understanding.compiled import Compiled, compile_knowledge
@@ -43,28 +49,36 @@ class Engine:
         compiled: Compiled | None = None,
         today: Callable[[], date] = china_today,
         idle_seconds: float = 30 * 60,
+        review: ReviewLog | None = None,
     ) -> None:
         """``compiled``: the compiled knowledge base (see :mod:`bot.understanding.compiled`);
-        compiled here when not given (slow: tests and tools pass the cached one)."""
+        compiled here when not given (slow: tests and tools pass the cached one).
+        ``review``: where misunderstood messages and votes are logged (nowhere when ``None``)."""
         self.knowledge = knowledge
         self.store = store
+        self.review = review
         self.reader = Reader(knowledge, compiled or compile_knowledge(knowledge))
-        self.flow = Flow(knowledge, self.reader)
+        self.flow = Flow(knowledge, self.reader, review_days=round(review.keep_seconds / 86400) if review else None)
         self._today = today
         self._idle_seconds = idle_seconds
 
     # -- public API ----------------------------------------------------------------------
 
-    async def handle(self, key: str, message: str | Command, *, hint: Language | None = None) -> Turn:
+    async def handle(
+        self, key: str, message: str | Command, *, hint: Language | None = None, channel: str | None = None
+    ) -> Turn:
         """Answer one text message (or a :class:`Command`) of conversation ``key``.
 
         ``hint`` is the channel's guess of the person's language (Telegram's client
         language), used only when neither the message nor the conversation tells.
+        ``channel`` names the channel in the review log (default: the key's prefix).
         """
         async with self.store.lock(key):
             turn = await self._load(key, message, hint)
             self.flow.respond(turn, turn.message or message)  # type: ignore[arg-type]
-            return await self._save(key, turn)
+            result = await self._save(key, turn)
+        await self._log(key, turn, channel)
+        return result
 
     async def choose(self, key: str, prompt_id: str, index: int) -> Turn | None:
         """Select choice ``index`` (0-based) of pending question ``prompt_id``, exactly as typing it would.
@@ -78,7 +92,31 @@ class Engine:
             if pending is None or pending.prompt_id != prompt_id or not 0 <= index < len(pending.choices):
                 return None
             self.flow.respond(turn, self.reader.message(pending.choices[index]))
-            return await self._save(key, turn)
+            result = await self._save(key, turn)
+        await self._log(key, turn, None)
+        return result
+
+    async def feedback(
+        self, key: str, feedback: str, vote: Literal["up", "down"], *, channel: str | None = None
+    ) -> bool:
+        """A 👍 or 👎 on the answer ``feedback`` identifies, from conversation ``key``.
+
+        False (and nothing logged) when that answer is unknown or expired, or was given in
+        another conversation: in a group, only the asker's vote counts. Voting again logs
+        the new vote; the review counts the last one.
+        """
+        record = await self.store.recall(_FEEDBACK + feedback)
+        if record is None or self.review is None:
+            return False
+        answer = _AnswerRecord.model_validate_json(record)
+        if answer.owner != _owner(key):
+            return False
+        entry = ReviewEntry(
+            channel=channel or _channel_of(key), language=answer.language, outcome=vote, text=answer.text,
+            intent=answer.intent, ref=feedback,
+        )  # fmt: skip
+        await self._add(entry)
+        return True
 
     async def locale(self, key: str, hint: Language | None = None) -> Locale:
         """The language and script of conversation ``key``, for a channel's own notices.
@@ -119,6 +157,37 @@ class Engine:
             "slots": self.flow.answers.reported_details(dict(reading.details)) if primary else {},
             "did_you_mean": rival,
         }
+
+    # -- the review log ----------------------------------------------------------------------
+
+    async def _log(self, key: str, turn: TurnContext, channel: str | None) -> None:
+        """Log the turn's events, and keep what 👍/👎 on its answers will need (never failing the turn)."""
+        if self.review is None:
+            return
+        message = turn.message
+        text = turn.question or (message.normalized.text if message is not None else "")
+        language = turn.state.language
+        channel = channel or _channel_of(key)
+        for event in turn.events:
+            shown = "" if event.outcome == "picked" else text
+            entry = ReviewEntry.of_message(
+                shown, channel=channel, language=language, outcome=event.outcome, intent=event.intent,
+                guesses=list(event.guesses), ref=event.ref,
+            )  # fmt: skip
+            await self._add(entry)
+        for feedback, intent in turn.answered:
+            record = _AnswerRecord(owner=_owner(key), intent=intent, language=language, text=mask_numbers(text)[:500])
+            try:
+                await self.store.remember(_FEEDBACK + feedback, record.model_dump_json(), FEEDBACK_SECONDS)
+            except Exception:
+                log.warning("feedback_not_kept", exc_info=True)
+
+    async def _add(self, entry: ReviewEntry) -> None:
+        assert self.review is not None
+        try:
+            await self.review.add(entry)
+        except Exception:  # the log must never cost an answer
+            log.warning("review_log_failed outcome=%s", entry.outcome, exc_info=True)
 
     # -- state -----------------------------------------------------------------------------
 
@@ -161,4 +230,28 @@ def _in_script(reply: Reply, script: str) -> Reply:
         to_script(reply.text, script),  # type: ignore[arg-type]
         tuple(to_script(choice, script) for choice in reply.choices),  # type: ignore[arg-type]
         reply.prompt_id,
+        reply.feedback,
     )
+
+
+_FEEDBACK = "feedback:"
+FEEDBACK_SECONDS = 7 * 24 * 3600
+"""How long an answer can be voted on."""
+
+
+class _AnswerRecord(BaseModel):
+    """What a vote on an answer needs: whose it was (a keyed digest), its topic, the question."""
+
+    owner: str
+    intent: str
+    language: Language
+    text: str
+
+
+def _owner(key: str) -> str:
+    """A digest of the conversation key: enough to compare, useless to identify anyone."""
+    return hashlib.sha256(b"faqbot feedback\0" + key.encode()).hexdigest()[:16]
+
+
+def _channel_of(key: str) -> str:
+    return key.partition(":")[0] or "unknown"

@@ -21,6 +21,7 @@ from datetime import date
 from bot.dialogue.answers import Answers
 from bot.knowledge import KnowledgeBase, Prompt
 from bot.messages import Command, Language, Reply
+from bot.review.entry import mask_numbers
 from bot.state import ConversationState, PendingQuestion, TopicContext
 from bot.understanding.matcher import Match
 from bot.understanding.normalize import fold
@@ -33,6 +34,19 @@ CONTEXT_SECONDS = 10 * 60
 """How long after an answer an elliptical follow-up is read against its topic."""
 
 CANCEL_WORDS = frozenset({"cancel", "取消", "算了", "never mind", "nevermind", "stop"})
+
+LOW_CONFIDENCE = 0.6
+"""An answer given with less confidence than this is logged for review."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something worth an operator's look (see :mod:`bot.review.entry`): the dialogue's part of it."""
+
+    outcome: str
+    intent: str | None = None
+    guesses: tuple[tuple[str, float], ...] = ()
+    ref: str | None = None
 
 
 @dataclass
@@ -47,6 +61,13 @@ class TurnContext:
     intent: str | None = None
     confidence: float = 1.0
     used: dict[str, object] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    """What the review log should know of this turn."""
+    answered: list[tuple[str, str]] = field(default_factory=list)
+    """(feedback id, topic) of each topic answered, for 👍/👎."""
+    question: str = ""
+    """The question this turn's replies are about, normalised and masked, for the review log:
+    this message's text, or, for an answer to a follow-up, the message that asked."""
 
     @property
     def language(self) -> Language:
@@ -56,10 +77,13 @@ class TurnContext:
 class Flow:
     """The dialogue's decisions; see the module docstring."""
 
-    def __init__(self, knowledge: KnowledgeBase, reader: Reader) -> None:
+    def __init__(self, knowledge: KnowledgeBase, reader: Reader, *, review_days: int | None = None) -> None:
+        """``review_days``: how long misunderstood questions are kept, said in the welcome and
+        help texts (``None``: no review log, nothing said)."""
         self.knowledge = knowledge
         self.reader = reader
         self.answers = Answers(knowledge)
+        self.review_days = review_days
 
     def notice(self, name: str, language: Language) -> str:
         return self.knowledge.system[name][language]
@@ -92,12 +116,15 @@ class Flow:
 
     def _continue(self, turn: TurnContext, pending: PendingQuestion, message: Message) -> bool:
         """Take ``message`` as the answer to ``pending``; False when it is a new question instead."""
+        turn.question = pending.question or turn.question
         choice = _selected_choice(pending, message.folded)
         if pending.kind != "slot":
             if choice is None:
                 return False
             intent = str(pending.values[choice])
             slots = dict(turn.state.slots) if pending.kind == "disambiguation" else {}
+            if pending.kind == "disambiguation":
+                turn.events.append(Event("picked", intent=intent, ref=pending.prompt_id))
             self._clear(turn)
             self._proceed(turn, intent, slots)
             return True
@@ -116,6 +143,7 @@ class Flow:
             return self._ask_again(turn, pending, self.notice(reading.notice, turn.language), count=False)
         if self._is_new_question(message, turn.today):
             return False
+        turn.events.append(Event("reasked", intent=pending.intent))
         if pending.reasks >= MAX_REASKS:
             return self._fill(turn, pending, None)
         return self._ask_again(turn, pending, self._prompt(turn, pending).hint, count=True)
@@ -152,6 +180,7 @@ class Flow:
 
     def _new_message(self, turn: TurnContext, message: Message) -> None:
         self._clear(turn)
+        turn.question = mask_numbers(message.normalized.text)
         reading = self.reader.read(message, turn.today)
         context = self._fresh_context(turn)
         topics = list(reading.topics)
@@ -164,6 +193,8 @@ class Flow:
             self._decline(turn, reading.match, reading)
             return
         turn.confidence = reading.match.confidence
+        if reading.match.confidence < LOW_CONFIDENCE:
+            turn.events.append(Event("low_confidence", intent=topics[0], guesses=reading.match.ranking[:3]))
         slots = dict(context.slots) if context is not None else {}
         slots.update(reading.details)
         ready = [t for t in topics if all(s.name in slots for s in self.knowledge.intents[t].slots)]
@@ -193,20 +224,25 @@ class Flow:
     def _decline(self, turn: TurnContext, match: Match, reading: Reading) -> None:
         """No topic to answer: did-you-mean, not covered, small talk, or the fallback."""
         turn.confidence = match.confidence
+        guesses = match.ranking[:3]
         if match.rival is not None and match.intent is not None:
             turn.intent = match.intent
             turn.state.slots = dict(reading.details)
             self._choice_question(turn, "disambiguation", self.notice("disambiguation", turn.language),
                                   [match.intent, match.rival])  # fmt: skip
+            turn.events.append(Event("did_you_mean", guesses=guesses, ref=turn.state.pending.prompt_id))  # type: ignore[union-attr]
             return
         kind = self.reader.matcher.kind(match.intent) if match.intent else None
         if match.intent is not None and kind in ("not_covered", "chitchat", "social"):
+            if kind == "not_covered":
+                turn.events.append(Event("not_covered", guesses=guesses))
             self._answer(turn, match.intent, {})
             return
         if match.intent is None and match.language is None:
             self._answer(turn, "acknowledgement", {})  # an emoji, a thumbs-up
             return
         turn.intent = None
+        turn.events.append(Event("fallback", guesses=guesses))
         self._choice_question(turn, "menu", self.notice("fallback", turn.language), list(self.knowledge.topics))
 
     # -- answering ----------------------------------------------------------------------------
@@ -226,8 +262,9 @@ class Flow:
     def _ask(self, turn: TurnContext, intent: str, slot: str) -> None:
         prompt = self.knowledge.responses[intent].prompts[slot][turn.language]
         turn.state.pending = PendingQuestion(
-            kind="slot", prompt_id=secrets.token_hex(4), intent=intent, slot=slot, choices=list(prompt.choices)
-        )
+            kind="slot", prompt_id=secrets.token_hex(4), intent=intent, slot=slot, choices=list(prompt.choices),
+            question=turn.question,
+        )  # fmt: skip
         turn.replies.append(Reply(prompt.text, tuple(prompt.choices), turn.state.pending.prompt_id))
 
     def _answer(self, turn: TurnContext, intent: str, slots: dict[str, bool | str | None]) -> None:
@@ -241,14 +278,26 @@ class Flow:
         if kind == "domain":
             turn.state.context = TopicContext(intent=intent, slots=slots)
         if intent in ("greeting", "help"):
+            if self.review_days is not None:
+                text += "\n" + self.notice("review_notice", turn.language).format(days=self.review_days)
             self._choice_question(turn, "menu", text, list(self.knowledge.topics))
+        elif kind == "domain":
+            feedback = secrets.token_hex(4)
+            turn.answered.append((feedback, intent))
+            turn.replies.append(Reply(text, feedback=feedback))
         else:
             turn.replies.append(Reply(text))
 
     def _choice_question(self, turn: TurnContext, kind: str, text: str, intents: list[str]) -> None:
         """Reply ``text`` with the topics ``intents`` as choices: a tap (or a number) asks that question."""
         labels = [self.knowledge.responses[intent].label[turn.language] for intent in intents]
-        pending = PendingQuestion(kind=kind, prompt_id=secrets.token_hex(4), choices=labels, values=intents)  # type: ignore[arg-type]
+        pending = PendingQuestion(
+            kind=kind,
+            prompt_id=secrets.token_hex(4),
+            choices=labels,
+            values=intents,
+            question=turn.question,  # type: ignore[arg-type]
+        )
         turn.state.pending = pending
         turn.replies.append(Reply(text, tuple(labels), pending.prompt_id))
 

@@ -37,6 +37,9 @@ class PendingQuestion(BaseModel):
     choices: list[str] = Field(default_factory=list)
     values: list[str] = Field(default_factory=list)
     reasks: int = 0
+    question: str = ""
+    """The message that led to this question, normalised and its numbers masked: what the
+    review log shows for the answer that follows (a vote on it, a re-ask)."""
 
 
 class TopicContext(BaseModel):

@@ -71,7 +71,7 @@ def compile_knowledge(knowledge: KnowledgeBase) -> Compiled:
     answer_bags = [featurizer.units(normalizer(e.text)) for e in answer_examples]
     labels = [e.intent if e in knowledge.slot_examples else f"aside:{e.intent}" for e in answer_examples]
     questions = [bag for bag, e in zip(intent_bags, knowledge.examples, strict=True) if _asks(knowledge, e.intent)]
-    answers = LinearModel.train(answer_bags + questions, labels + [QUESTION] * len(questions))
+    answers = LinearModel.train(answer_bags + questions, labels + [QUESTION] * len(questions), class_weight=None)
     return Compiled(featurizer, intents, answers)
 
 

@@ -1,0 +1,161 @@
+"""Where review entries live: the same backend as the conversation state, expiring by themselves.
+
+* memory (the terminal chat, tests): gone at exit;
+* SQLite (the default): a ``review`` table in the state file;
+* Redis (several workers): one stream, trimmed by time on every write, so that every
+  worker's entries appear in one review.
+
+Entries older than ``FAQBOT_REVIEW_DAYS`` (90 by default) are deleted; ``faqbot review
+--purge`` deletes them at once.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+from bot.review.entry import ReviewEntry
+
+DAY = 24 * 3600.0
+
+
+class ReviewLog(abc.ABC):
+    """An append-only, expiring log of :class:`ReviewEntry`."""
+
+    def __init__(self, keep_days: float) -> None:
+        self.keep_seconds = keep_days * DAY
+
+    @abc.abstractmethod
+    async def add(self, entry: ReviewEntry) -> None:
+        """Keep ``entry`` (and forget entries past the keeping period)."""
+
+    @abc.abstractmethod
+    async def entries(self, since: float | None = None) -> list[ReviewEntry]:
+        """Entries at or after ``since`` (Unix time; all when ``None``), oldest first."""
+
+    @abc.abstractmethod
+    async def purge(self, before: float | None = None) -> int:
+        """Delete entries before ``before`` (all when ``None``); how many went."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+class MemoryReviewLog(ReviewLog):
+    """Entries in a list (lost at exit)."""
+
+    def __init__(self, keep_days: float = 90) -> None:
+        super().__init__(keep_days)
+        self._entries: list[ReviewEntry] = []
+
+    async def add(self, entry: ReviewEntry) -> None:
+        horizon = time.time() - self.keep_seconds
+        self._entries = [e for e in self._entries if e.at >= horizon]
+        self._entries.append(entry)
+
+    async def entries(self, since: float | None = None) -> list[ReviewEntry]:
+        return [e for e in self._entries if since is None or e.at >= since]
+
+    async def purge(self, before: float | None = None) -> int:
+        kept = [e for e in self._entries if before is not None and e.at >= before]
+        gone = len(self._entries) - len(kept)
+        self._entries = kept
+        return gone
+
+
+class SQLiteReviewLog(ReviewLog):
+    """A ``review`` table in the state's SQLite file; one short transaction per call, off the event loop."""
+
+    _SCHEMA = "CREATE TABLE IF NOT EXISTS review (at REAL NOT NULL, entry TEXT NOT NULL);" + (
+        "CREATE INDEX IF NOT EXISTS review_at ON review (at);"
+    )
+
+    def __init__(self, path: str | Path, keep_days: float = 90) -> None:
+        super().__init__(keep_days)
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.executescript(self._SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=5.0)
+        conn.execute("PRAGMA journal_mode=WAL")
+        return conn
+
+    def _run(self, sql: str, *params: object) -> list[tuple[object, ...]]:
+        conn = self._connect()
+        try:
+            with conn:
+                rows = conn.execute(sql, params).fetchall()
+            return rows
+        finally:
+            conn.close()
+
+    def _add(self, entry: ReviewEntry) -> None:
+        conn = self._connect()
+        try:
+            with conn:
+                conn.execute("DELETE FROM review WHERE at < ?", (time.time() - self.keep_seconds,))
+                conn.execute("INSERT INTO review (at, entry) VALUES (?, ?)", (entry.at, entry.model_dump_json()))
+        finally:
+            conn.close()
+
+    async def add(self, entry: ReviewEntry) -> None:
+        await asyncio.to_thread(self._add, entry)
+
+    async def entries(self, since: float | None = None) -> list[ReviewEntry]:
+        rows = await asyncio.to_thread(self._run, "SELECT entry FROM review WHERE at >= ? ORDER BY at", since or 0.0)
+        return [ReviewEntry.model_validate_json(str(row[0])) for row in rows]
+
+    async def purge(self, before: float | None = None) -> int:
+        bound = before if before is not None else float("inf")
+        count = await asyncio.to_thread(self._run, "SELECT COUNT(*) FROM review WHERE at < ?", bound)
+        await asyncio.to_thread(self._run, "DELETE FROM review WHERE at < ?", bound)
+        return int(count[0][0])  # type: ignore[call-overload]
+
+
+class RedisReviewLog(ReviewLog):
+    """One Redis stream shared by every worker; entry ids are their times, so trimming by
+    ``MINID`` on each write keeps exactly the keeping period."""
+
+    def __init__(self, url: str, keep_days: float = 90, key: str = "faqbot:review") -> None:
+        from redis.asyncio import Redis
+
+        super().__init__(keep_days)
+        self.redis = Redis.from_url(url, decode_responses=True)
+        self.key = key
+
+    async def add(self, entry: ReviewEntry) -> None:
+        horizon = int((time.time() - self.keep_seconds) * 1000)
+        await self.redis.xadd(self.key, {"entry": entry.model_dump_json()}, minid=horizon, approximate=False)
+
+    async def entries(self, since: float | None = None) -> list[ReviewEntry]:
+        start = str(int(since * 1000)) if since else "-"
+        rows = await self.redis.xrange(self.key, min=start, max="+")
+        return [ReviewEntry.model_validate_json(fields["entry"]) for _, fields in rows]
+
+    async def purge(self, before: float | None = None) -> int:
+        if before is None:
+            count = int(await self.redis.xlen(self.key))
+            await self.redis.delete(self.key)
+            return count
+        return int(await self.redis.xtrim(self.key, minid=int(before * 1000), approximate=False))
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+def open_review_log(state_url: str, keep_days: float) -> ReviewLog:
+    """The review log in the backend of ``FAQBOT_STATE_URL`` (a malformed URL is the state store's to report)."""
+    from bot.state.factory import sqlite_path
+
+    scheme = state_url.strip().partition("://")[0].lower()
+    if scheme == "sqlite":
+        return SQLiteReviewLog(sqlite_path(state_url.strip()), keep_days)
+    if scheme in ("redis", "rediss", "unix"):
+        return RedisReviewLog(state_url.strip(), keep_days)
+    return MemoryReviewLog(keep_days)
