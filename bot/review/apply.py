@@ -6,8 +6,9 @@ operator edits the file (an intent per group, or ``skip``; texts removed at will
 the files' comments and layout (ruamel.yaml) — but first checks the changed knowledge base
 (``faqbot check``) and runs the guard on it and on the current one: in-scope accuracy,
 out-of-scope rejection and wrong answers on the labelled sets, answers to follow-up
-questions, the conversation tests. When anything gets worse it refuses and writes
-nothing, unless ``force``. Untouched evaluation sets are never part of the guard.
+questions, the conversation tests. When anything gets worse (see :func:`worse`) it
+refuses and writes nothing, unless ``force``. Untouched evaluation sets are never part
+of the guard.
 """
 
 from __future__ import annotations
@@ -121,32 +122,54 @@ class GuardSets:
         return cls(questions, answers, conversations)
 
 
-def guard(knowledge: KnowledgeBase, compiled: Compiled, sets: GuardSets) -> dict[str, float]:
-    """The guard's figures for one knowledge base: higher is better for every one."""
+Figures = dict[str, tuple[int, int]]
+"""Guard figures: name → (lines right, lines in all); more right lines is better."""
+
+
+def guard(knowledge: KnowledgeBase, compiled: Compiled, sets: GuardSets) -> Figures:
+    """The guard's figures for one knowledge base (see :data:`Figures`)."""
     from bot.evaluation.answers import evaluate_answers
     from bot.evaluation.conversations import load_conversations, run_conversations
     from bot.evaluation.questions import evaluate
 
     clock = [GUARD_TODAY]
     engine = Engine(knowledge, MemoryStore(), compiled=compiled, today=lambda: clock[0])
-    figures: dict[str, float] = {}
+    figures: Figures = {}
     for path in sets.questions:
-        data = evaluate(engine, path, clock).as_dict()
-        for language, rate in data["in_scope_accuracy"].items():
-            figures[f"{path.name} in-scope {language}"] = rate or 0.0
-        for language, rate in data["out_of_scope_rejection"].items():
-            figures[f"{path.name} rejected {language}"] = rate or 0.0
-        figures[f"{path.name} right answers"] = 1.0 - (data["wrong_answer_rate"] or 0.0)
+        report = evaluate(engine, path, clock)
+        for language, tally in sorted(report.in_scope.items()):
+            figures[f"{path.name} in-scope {language}"] = (tally.right, tally.total)
+        for language, tally in sorted(report.rejection.items()):
+            figures[f"{path.name} rejected {language}"] = (tally.right, tally.total)
+        wrong = report.wrong_answers
+        figures[f"{path.name} no wrong answer"] = (wrong.total - wrong.right, wrong.total)
     for path in sets.answers:
         lines = path.read_text(encoding="utf-8").splitlines()
-        data = asyncio.run(evaluate_answers(engine, clock, lines, path)).as_dict()
-        figures[f"{path.name} taken"] = data["taken"] or 0.0
-        figures[f"{path.name} not wrong"] = 1.0 - (data["wrong"] or 0.0)
+        verdicts = asyncio.run(evaluate_answers(engine, clock, lines, path)).verdicts
+        total = sum(verdicts.values())
+        figures[f"{path.name} taken"] = (verdicts["taken"], total)
+        figures[f"{path.name} no wrong value"] = (total - verdicts["wrong"], total)
     if sets.conversations:
         conversations = [c for path in sets.conversations for c in load_conversations(path)]
         outcome = asyncio.run(run_conversations(engine, clock, conversations))
-        figures["conversation turns passed"] = outcome.turns - len(outcome.failures)
+        figures["conversation turns"] = (outcome.turns - len(outcome.failures), outcome.turns)
     return figures
+
+
+def worse(before: Figures, after: Figures) -> list[str]:
+    """The figures that got worse.
+
+    Retraining on a few more examples moves the decision boundaries a little, and lines on
+    a boundary flip either way (two or three of several hundred, measured on the own sets),
+    so a labelled set may lose up to two lines, or half a percent of a large set, without
+    the change being worse; losing more is worse. A conversation test is a behaviour:
+    losing any is worse.
+    """
+    allowed = {
+        name: 0 if name.startswith("conversation") else max(2, round(total * 0.005))
+        for name, (_, total) in before.items()
+    }
+    return [name for name, (right, _) in before.items() if right - after.get(name, (0, 0))[0] > allowed[name]]
 
 
 @dataclass
@@ -154,8 +177,8 @@ class Applied:
     """The outcome of ``--apply``."""
 
     added: dict[str, int]
-    before: dict[str, float]
-    after: dict[str, float]
+    before: Figures
+    after: Figures
     worse: list[str]
     written: bool
 
@@ -177,12 +200,12 @@ def apply(root: Path, path: Path, sets: GuardSets, *, force: bool = False) -> Ap
         changed = load_knowledge(copy)  # faqbot check on the changed copy
         before = guard(knowledge, compiled, sets)
         after = guard(changed, compile_knowledge(changed), sets)
-        worse = [name for name, value in before.items() if after.get(name, 0.0) < value]
-        written = bool(added) and (force or not worse)
+        got_worse = worse(before, after)
+        written = bool(added) and (force or not got_worse)
         if written:
             for changed_path in added:
                 shutil.copyfile(changed_path, root / "intents" / changed_path.name)
-    return Applied({p.name: n for p, n in added.items()}, before, after, worse, written)
+    return Applied({p.name: n for p, n in added.items()}, before, after, got_worse, written)
 
 
 __all__ = ["Applied", "GuardSets", "KnowledgeError", "apply", "export", "guard"]
