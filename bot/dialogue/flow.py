@@ -23,6 +23,7 @@ from bot.knowledge import KnowledgeBase, Prompt
 from bot.messages import Command, Language, Reply
 from bot.review.entry import mask_numbers
 from bot.state import ConversationState, PendingQuestion, TopicContext
+from bot.state.base import PendingKind
 from bot.understanding.matcher import Match
 from bot.understanding.normalize import fold
 from bot.understanding.reading import Message, Reader, Reading
@@ -288,7 +289,7 @@ class Flow:
         else:
             turn.replies.append(Reply(text))
 
-    def _choice_question(self, turn: TurnContext, kind: str, text: str, intents: list[str]) -> None:
+    def _choice_question(self, turn: TurnContext, kind: PendingKind, text: str, intents: list[str]) -> None:
         """Reply ``text`` with the topics ``intents`` as choices: a tap (or a number) asks that question."""
         labels = [self.knowledge.responses[intent].label[turn.language] for intent in intents]
         pending = PendingQuestion(
@@ -296,7 +297,7 @@ class Flow:
             prompt_id=secrets.token_hex(4),
             choices=labels,
             values=intents,
-            question=turn.question,  # type: ignore[arg-type]
+            question=turn.question,
         )
         turn.state.pending = pending
         turn.replies.append(Reply(text, tuple(labels), pending.prompt_id))

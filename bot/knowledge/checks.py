@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from pathlib import Path
 
 from bot.knowledge.base import LANGUAGES, Example, KnowledgeBase, KnowledgeError
@@ -148,7 +149,7 @@ def _variables(intent: IntentSpec) -> tuple[set[str], dict[str, list[object]]]:
 
 
 def _check_variant(
-    text: str, when: dict[str, object], variables: set[str], possible: dict[str, list[object]], where: str
+    text: str, when: Mapping[str, object], variables: set[str], possible: dict[str, list[object]], where: str
 ) -> list[str]:
     problems: list[str] = []
     try:

@@ -115,7 +115,7 @@ class SQLiteReviewLog(ReviewLog):
         bound = before if before is not None else float("inf")
         count = await asyncio.to_thread(self._run, "SELECT COUNT(*) FROM review WHERE at < ?", bound)
         await asyncio.to_thread(self._run, "DELETE FROM review WHERE at < ?", bound)
-        return int(count[0][0])  # type: ignore[call-overload]
+        return int(str(count[0][0]))
 
 
 class RedisReviewLog(ReviewLog):
@@ -135,8 +135,8 @@ class RedisReviewLog(ReviewLog):
 
     async def entries(self, since: float | None = None) -> list[ReviewEntry]:
         start = str(int(since * 1000)) if since else "-"
-        rows = await self.redis.xrange(self.key, min=start, max="+")
-        return [ReviewEntry.model_validate_json(fields["entry"]) for _, fields in rows]
+        rows = await self.redis.xrange(self.key, min=start, max="+") or []
+        return [ReviewEntry.model_validate_json(str(fields["entry"])) for _, fields in rows if fields]
 
     async def purge(self, before: float | None = None) -> int:
         if before is None:

@@ -143,7 +143,8 @@ def holiday_offset(match: re.Match[str]) -> tuple[int, int]:
 def _lunar_to_solar(year: int, month: int, day_: int) -> date:
     import lunardate
 
-    return lunardate.LunarDate(year, month, day_).to_solar_date()
+    solar: date = lunardate.LunarDate(year, month, day_).to_solar_date()
+    return solar
 
 
 def holiday_date(name: str, today: date, year: int | None) -> date | None:

@@ -173,7 +173,7 @@ def _ago(text: str, today: date) -> Received | None:
     if unit == "fortnights":
         amount, unit = amount * 2, "weeks"
     if unit in ("days", "weeks"):
-        return day(today - relativedelta(**{unit: int(amount)}))
+        return day(today - timedelta(**{unit: int(amount)}))
     months = int(amount * 12) if unit == "years" else int(amount)
     if months == 0:  # "半个月前": about two weeks
         return Received(today - timedelta(days=20), today - timedelta(days=10))
