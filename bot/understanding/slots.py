@@ -38,15 +38,20 @@ _DENIAL_AFTER = re.compile(
 _CLAUSE_MARKS = "，,。.;；!?！？"
 _MEDICAL_ONLY = re.compile(
     r"只(?:是|想|需要|要|用|看病|买药|拿药)?[^，,。.]{0,8}(?:医保|看病|买药|拿药|医疗)|就[^，,。.]{0,3}(?:看病|买药|拿药|开药)|"
-    r"\b(?:only|just|mostly|purely)\b[^,.;]{0,30}\b(?:medical|insurance|doctor|medicine|hospital|health|clinic)"
+    r"\b(?:only|just|mostly|purely)\b[^,.;]{0,30}\b(?:medical|insurance|doctor|medicine|hospital|health|clinic|"
+    r"pharmacy|drugstore|chemist)"
 )
+_FILLER = re.compile(r"^(?:嗯+|呃+|额+|那个|就是|这个|hmm+|umm*|uh+|well|oh|so)[\s，,.]*")
+"""What people say before answering: not an answer."""
+_NO_END = re.compile(r"(?:不用|不需要|不要|用不着|用不上|没必要)(?:了|吧|啊|呢|哈)?$")
 _YES = re.compile(
     r"^(?:需要|要|是|是的|对|嗯|好|用|得要|肯定要|当然要|要的|需要的)(?:$|[\s，,])|"
     r"^(?:yes|y|yeah|yep|yup|sure|i do|i need it|of course|ok|definitely|absolutely)\b"
 )
 _NO = re.compile(
     r"^(?:不需要|不用|没必要|用不着|用不上|不必)|^(?:不要|不|否|没有)(?:$|[\s，,了吧])|"
-    r"^(?:no|n|nope|nah|not really|i don'?t|don'?t|no need|not needed|not at all)\b"
+    r"^(?:no|n|nope|nah|not really|i don'?t(?! know| remember| recall| think so| really know)|don'?t|no need|"
+    r"not needed|not at all)\b"
 )
 """A reply that starts by saying yes or no says it, whatever reason follows ("no, my salary
 goes to another bank")."""
@@ -54,9 +59,10 @@ goes to another bank")."""
 
 def financial_account(text: str) -> bool | None:
     """Does the person need the card's financial (bank) functions? ``None`` when not said."""
+    text = _FILLER.sub("", text) or text
     if _YES.match(text):
         return True
-    if _NO.match(text):
+    if _NO.match(text) or _NO_END.search(text):
         return False
     cue = _FINANCIAL.search(text)
     if cue:
