@@ -6,14 +6,15 @@ operator edits the file (an intent per group, or ``skip``; texts removed at will
 the files' comments and layout (ruamel.yaml) — but first checks the changed knowledge base
 (``faqbot check``) and runs the guard on it and on the current one: in-scope accuracy,
 out-of-scope rejection and wrong answers on the labelled sets, answers to follow-up
-questions, the conversation tests. When anything gets worse (see :func:`worse`) it
-refuses and writes nothing, unless ``force``. Untouched evaluation sets are never part
+questions, the conversation tests. When a figure gets worse (line by line, beyond
+chance: see :func:`worse`) it refuses and writes nothing, unless ``force``. Untouched evaluation sets are never part
 of the guard.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import tempfile
@@ -122,54 +123,87 @@ class GuardSets:
         return cls(questions, answers, conversations)
 
 
-Figures = dict[str, tuple[int, int]]
-"""Guard figures: name → (lines right, lines in all); more right lines is better."""
+@dataclass(frozen=True)
+class Figure:
+    """One guard figure: which of its lines (or turns) are right, of how many."""
+
+    right: frozenset[str]
+    total: int
+
+
+Figures = dict[str, Figure]
 
 
 def guard(knowledge: KnowledgeBase, compiled: Compiled, sets: GuardSets) -> Figures:
-    """The guard's figures for one knowledge base (see :data:`Figures`)."""
+    """The guard's figures for one knowledge base, line by line (see :func:`worse`)."""
     from bot.evaluation.answers import evaluate_answers
     from bot.evaluation.conversations import load_conversations, run_conversations
-    from bot.evaluation.questions import evaluate
+    from bot.evaluation.questions import NONE, read_rows
 
     clock = [GUARD_TODAY]
     engine = Engine(knowledge, MemoryStore(), compiled=compiled, today=lambda: clock[0])
-    figures: Figures = {}
+    lines: dict[str, set[str]] = {}
+    totals: dict[str, int] = {}
+    seen_asks: set[str] = set()
+
+    def tally(name: str, line: str, ok: bool) -> None:
+        totals[name] = totals.get(name, 0) + 1
+        lines.setdefault(name, set()).update([line] if ok else [])
+
     for path in sets.questions:
-        report = evaluate(engine, path, clock)
-        for language, tally in sorted(report.in_scope.items()):
-            figures[f"{path.name} in-scope {language}"] = (tally.right, tally.total)
-        for language, tally in sorted(report.rejection.items()):
-            figures[f"{path.name} rejected {language}"] = (tally.right, tally.total)
-        wrong = report.wrong_answers
-        figures[f"{path.name} no wrong answer"] = (wrong.total - wrong.right, wrong.total)
+        for number, row in read_rows(path):
+            got = engine.classify(row.text)["intent"] or NONE
+            scope = "rejected" if row.intents == [NONE] else "in-scope"
+            tally(f"{path.name} {scope} {row.lang}", str(number), got in row.intents)
+            tally(f"{path.name} no wrong answer", str(number), got == NONE or got in row.intents)
     for path in sets.answers:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        verdicts = asyncio.run(evaluate_answers(engine, clock, lines, path)).verdicts
-        total = sum(verdicts.values())
-        figures[f"{path.name} taken"] = (verdicts["taken"], total)
-        figures[f"{path.name} no wrong value"] = (total - verdicts["wrong"], total)
+        text = path.read_text(encoding="utf-8").splitlines()
+        report = asyncio.run(evaluate_answers(engine, clock, text, path))
+        missed = {miss["line"]: miss for miss in report.misses}
+        for number in (n for n, line in enumerate(text, start=1) if line.strip()):
+            verdict = missed[number]["verdict"] if number in missed else "taken"
+            ask = json.loads(text[number - 1])["ask"]
+            # An ask that no longer asks is one change, however many answers follow it: it is
+            # counted once, under "asks", and its answers are not judged.
+            if ask not in seen_asks:
+                seen_asks.add(ask)
+                tally(f"{path.name} asks", ask, verdict != "not_asked")
+            tally(f"{path.name} taken", str(number), verdict in ("taken", "not_asked"))
+            tally(f"{path.name} no wrong value", str(number), verdict != "wrong")
     if sets.conversations:
         conversations = [c for path in sets.conversations for c in load_conversations(path)]
         outcome = asyncio.run(run_conversations(engine, clock, conversations))
-        figures["conversation turns"] = (outcome.turns - len(outcome.failures), outcome.turns)
-    return figures
+        failed = {(f.conversation, f.turn) for f in outcome.failures}
+        for conversation in conversations:
+            for turn in range(1, len(conversation.turns) + 1):
+                tally("conversation turns", f"{conversation.name}:{turn}", (conversation.name, turn) not in failed)
+    return {name: Figure(frozenset(lines.get(name, ())), total) for name, total in totals.items()}
+
+
+SIGNIFICANCE = 1.96
+"""McNemar's z (two-sided 5 %) a net loss of lines needs to count as worse."""
 
 
 def worse(before: Figures, after: Figures) -> list[str]:
-    """The figures that got worse.
+    """The figures that got worse, judged line by line.
 
-    Retraining on a few more examples moves the decision boundaries a little, and lines on
-    a boundary flip either way (two or three of several hundred, measured on the own sets),
-    so a labelled set may lose up to two lines, or half a percent of a large set, without
-    the change being worse; losing more is worse. A conversation test is a behaviour:
-    losing any is worse.
+    Retraining on a few more examples moves the decision boundaries a little: some lines
+    become wrong and others right. A labelled set is worse when it lost more lines than it
+    gained by more than chance explains — McNemar's test on the lines that changed,
+    ``(lost - gained) / sqrt(lost + gained) > 1.96``. A conversation test is a behaviour:
+    losing any turn is worse.
     """
-    allowed = {
-        name: 0 if name.startswith("conversation") else max(2, round(total * 0.005))
-        for name, (_, total) in before.items()
-    }
-    return [name for name, (right, _) in before.items() if right - after.get(name, (0, 0))[0] > allowed[name]]
+    found = []
+    for name, old in before.items():
+        new = after.get(name, Figure(frozenset(), old.total))
+        lost, gained = len(old.right - new.right), len(new.right - old.right)
+        if name.startswith("conversation"):
+            significant = lost > 0
+        else:
+            significant = lost > gained and (lost - gained) > SIGNIFICANCE * (lost + gained) ** 0.5
+        if significant:
+            found.append(name)
+    return found
 
 
 @dataclass

@@ -67,10 +67,10 @@ def _apply(path: Path, settings: Settings, *, force: bool) -> int:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
     print("guard (before → after):")
-    for name, (before, total) in applied.before.items():
-        after = applied.after.get(name, (0, total))[0]
+    for name, figure in applied.before.items():
+        after = len(applied.after[name].right) if name in applied.after else 0
         mark = "  worse" if name in applied.worse else ""
-        print(f"  {name:36} {before:>4}/{total:<4} → {after:>4}/{total:<4}{mark}")
+        print(f"  {name:36} {len(figure.right):>4}/{figure.total:<4} → {after:>4}/{figure.total:<4}{mark}")
     added = ", ".join(f"{name} +{count}" for name, count in applied.added.items()) or "nothing new"
     if applied.written:
         print(f"added: {added}" + (" (forced despite a worse figure)" if applied.worse else ""))

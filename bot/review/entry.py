@@ -28,8 +28,10 @@ Outcome = Literal["fallback", "not_covered", "did_you_mean", "picked", "reasked"
 REVIEWED: frozenset[str] = frozenset({"fallback", "not_covered", "did_you_mean", "reasked", "low_confidence", "down"})
 """Outcomes that mean the bot may have misunderstood: what ``faqbot review`` groups."""
 
-_NUMBER = re.compile(r"(?:\d[\s-]?){5,}\d|\d{17}[\dx]", re.IGNORECASE)
-"""Six or more digits, spaces or dashes between them allowed: an ID card, phone, bank card."""
+_NUMBER = re.compile(r"\d{17}[\dx]|\d{6,}|\d{3,}(?:[\s-]\d{3,})+", re.IGNORECASE)
+"""An ID card (17 digits and a check digit or X), or six or more digits, possibly in groups
+of three or more separated by a space or dash (a phone or bank card number; a date such as
+2026-05-10 has shorter groups and stays)."""
 
 MASK = "#"
 
