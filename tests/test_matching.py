@@ -1,24 +1,20 @@
-"""Intent matching on the real knowledge base, with phrasings written for these tests.
+"""What a message means: the matcher's decision, the topics of a whole message, ``classify``.
 
-Only clear-cut questions are asserted here: the examples and the matcher's constants are
-still being tuned, and the dev set (``faqbot eval``) measures the grey zone. The
-phrasings below are deliberately not lines of ``shared/eval/dev.jsonl`` or
-``tests/data/heldout.jsonl``.
+Only clear-cut phrasings are asserted (written for these tests, not lines of the labelled
+sets in ``tests/data``); ``test_eval_sets.py`` measures the grey zone. The decision rules
+themselves are checked on a model with fixed probabilities.
 """
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from bot.dialogue import Engine
-from bot.knowledge import OUT_OF_SCOPE
-from bot.matcher import Matcher
-from bot.runtime import build_engine
-from bot.settings import Settings
-
-TODAY = date(2026, 11, 25)
+from bot.knowledge import KnowledgeBase
+from bot.understanding.compiled import Compiled
+from bot.understanding.matcher import ANSWER_THRESHOLD, Matcher
+from bot.understanding.reading import MAX_TOPICS, Reader
+from tests.support import TODAY, fixed_matcher
 
 CLEAR = {
     "where_to_activate": [
@@ -73,40 +69,27 @@ CLEAR = {
         "社保卡激活出问题了应该联系谁",
         "社保卡的咨询电话是多少",
         "Who do I contact if I have trouble activating my card?",
-        "What number can I call about my social security card?",
+        "do the rules differ from region to region",
     ],
-    "legal_basis": [
-        "关于社保卡的规定有什么法律依据",
-        "What is the legal basis for this?",
-        "Which law are these rules based on?",
-    ],
+    "legal_basis": ["关于社保卡的规定有什么法律依据", "What is the legal basis for this?", "what law is this based on"],
     "greeting": ["你好啊", "Hi, good evening"],
-    "help": ["你能帮我做些什么呢", "What kind of things can you help me with?"],
+    "help": ["你都可以帮我干些什么", "What kind of things can you help me with?", "I'm lost"],
     "thanks": ["太感谢你了", "Thanks so much for your help"],
+    "human": ["我要转人工", "can I talk to a real person please"],
 }
 
 # (clean, variant): the variant must land where the clean text lands.
 VARIANTS = [
-    # Traditional characters
-    ("社保卡在哪里启用", "社保卡在哪裡啟用"),
-    ("新社保卡应该怎么激活", "新社保卡應該怎麼激活"),
+    ("社保卡在哪里启用", "社保卡在哪裡啟用"),  # Traditional characters
     ("社保卡激活需要带什么证件", "社保卡激活需要帶什麼證件"),
-    ("社保卡一直不激活会有什么后果", "社保卡一直不激活會有什麼後果"),
-    # homophone typos of a pinyin input method
-    ("新社保卡应该怎么激活", "新社宝卡应该怎么激活"),
-    ("新社保卡应该怎么激活", "新社保卡应该怎么机活"),
+    ("新社保卡应该怎么激活", "新社宝卡应该怎么机活"),  # homophone typos of pinyin input
     ("社保卡激活需要带什么证件", "设保卡激活需要带什么证件"),
-    ("社保卡一直不激活会有什么后果", "社保卡一直不鸡活会有什么后果"),
-    # English typos
-    ("How can I activate my social security card?", "How can I actvate my social secuirty card?"),
+    ("社保卡在哪里激活", "shebaoka zai nali jihuo"),  # pinyin typed whole
+    ("社保卡激活要带什么", "社保卡 jihuo yao dai shenme"),  # and mixed in
+    ("社保卡在哪里可以开通", "社保卡喺邊度可以開通㗎"),  # Cantonese
+    ("How can I activate my social security card?", "How can I actvate my social secuirty card?"),  # English typos
     ("What documents should I bring to activate my card?", "What documnets should I brnig to activate my card?"),
-    (
-        "What happens if I never activate my social security card?",
-        "What happends if I nevr activate my socail security card?",
-    ),
     ("Who do I contact if I have trouble activating my card?", "Who do I contcat if I have truble activating my card?"),
-    ("Can my daughter activate my card for me", "Can my daugther activate my card for me"),
-    # full-width, shouting, punctuation and emoji
     (
         "How can I activate my social security card?",
         "ＨＯＷ ＣＡＮ Ｉ ＡＣＴＩＶＡＴＥ ＭＹ ＳＯＣＩＡＬ ＳＥＣＵＲＩＴＹ ＣＡＲＤ？",
@@ -114,181 +97,211 @@ VARIANTS = [
     ("新社保卡应该怎么激活", "新社保卡应该怎么激活？？？😀😀"),
 ]
 
-OUT_OF_SCOPE_QUESTIONS = [
-    "How do I activate a new SIM card?",
-    "怎么激活手机SIM卡",
-    "How do I activate my credit card?",
-    "我的信用卡怎么开卡",
-    "我的银行信用卡在哪激活",
-    "How can I activate Windows 11?",
-    "Windows系统怎么激活",
-    "怎么激活office",
-    "How do I activate my Spotify account",
-    "激活电话卡要带什么",
-    "What is the deadline for filing my tax return?",
-    "When is the income tax deadline this year?",
-    "报税的截止日期是什么时候",
-    "个人所得税什么时候截止申报",
-    "Can I pick up a passport for my son?",
-    "Can my wife collect my passport for me?",
-    "能帮别人代领护照吗",
-    "我想替我妈领护照",
-    "今天会下雨吗",
-    "Recommend a good restaurant nearby",
-]
+DECLINED = {
+    "out_of_scope": [
+        "How do I activate a new SIM card?",
+        "怎么激活手机SIM卡",
+        "我的信用卡怎么开卡",
+        "How can I activate Windows 11?",
+        "What is the deadline for filing my tax return?",
+        "个人所得税什么时候截止申报",
+        "Can my wife collect my passport for me?",
+        "能帮别人代领护照吗",
+        "今天会下雨吗",
+    ],
+    "not_covered": [
+        "社保卡丢了怎么补办",
+        "I lost my social security card, how do I get a replacement?",
+        "激活社保卡要收费吗",
+        "社保卡密码忘了怎么办",
+    ],
+    "chitchat": ["are you a robot", "哈哈哈", "再见", "你好笨", "ok"],
+}
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
-    return build_engine(Settings(), today=lambda: TODAY)
-
-
-@pytest.fixture(scope="module")
-def matcher(engine: Engine) -> Matcher:
-    return engine.matcher
+def matcher(compiled_kb: tuple[KnowledgeBase, Compiled]) -> Matcher:
+    return Matcher(*compiled_kb)
 
 
 @pytest.mark.parametrize(("intent", "text"), [(intent, text) for intent, texts in CLEAR.items() for text in texts])
-def test_clear_questions_map_to_their_intent(matcher: Matcher, intent: str, text: str) -> None:
+def test_clear_questions_are_answered_with_their_intent(matcher: Matcher, intent: str, text: str) -> None:
     match = matcher.match(text)
-    assert match.intent == intent, f"{text!r}: got {match.intent} ({match.confidence}); ranking {match.ranking[:3]}"
+    assert match.intent == intent, f"{text!r}: {match.intent} ({match.confidence}); {match.ranking[:3]}"
+    assert match.confidence >= ANSWER_THRESHOLD and match.rival is None
 
 
-def test_help_phrased_with_gan_is_help_not_thanks(matcher: Matcher) -> None:
-    """帮我 once pulled this towards 感谢帮助 (thanks)."""
-    assert matcher.match("你都可以帮我干些什么").intent == "help"
-
-
-def test_every_answerable_intent_is_covered_in_both_languages(engine: Engine) -> None:
+def test_every_answerable_intent_is_covered_in_both_languages(kb: KnowledgeBase) -> None:
     """The table above must keep up with the knowledge base (a new intent needs tests)."""
-    answerable = {name for name in engine.knowledge.intents if name != OUT_OF_SCOPE}
-    assert set(CLEAR) == answerable
+    assert set(CLEAR) == {name for name, spec in kb.intents.items() if spec.kind in ("domain", "social")}
     for intent, texts in CLEAR.items():
         languages = {"zh" if any("\u4e00" <= char <= "\u9fff" for char in text) else "en" for text in texts}
         assert languages == {"zh", "en"}, intent
 
 
 @pytest.mark.parametrize(("clean", "variant"), VARIANTS)
-def test_variants_map_like_the_clean_text(matcher: Matcher, clean: str, variant: str) -> None:
+def test_variants_mean_what_the_clean_text_means(matcher: Matcher, clean: str, variant: str) -> None:
     expected = matcher.match(clean).intent
-    assert expected is not None, f"the clean text {clean!r} itself is not understood"
+    assert expected is not None and matcher.kind(expected) == "domain", clean
     assert matcher.match(variant).intent == expected
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        *OUT_OF_SCOPE_QUESTIONS,
-        "个人所得税申报的截止时间是什么时候",
-    ],
-)
-def test_out_of_scope_questions_sharing_domain_words_fall_back(matcher: Matcher, text: str) -> None:
+@pytest.mark.parametrize(("kind", "text"), [(kind, text) for kind, texts in DECLINED.items() for text in texts])
+def test_what_is_not_answered_is_declined_by_its_kind(
+    matcher: Matcher, kb: KnowledgeBase, kind: str, text: str
+) -> None:
     match = matcher.match(text)
-    assert match.intent is None, f"{text!r} matched {match.intent} ({match.confidence})"
+    assert match.intent is not None and matcher.kind(match.intent) == kind, (text, match.intent, match.confidence)
+    assert kb.reported(match.intent) is None
 
 
-@pytest.mark.parametrize("text", ["I think so", "let me think about it"])
-def test_think_is_not_thanks(matcher: Matcher, text: str) -> None:
-    assert matcher.match(text).intent != "thanks"
+@pytest.mark.parametrize("text", ["", "😀", "👍🏻", "？！。"])
+def test_nothing_to_match(matcher: Matcher, text: str) -> None:
+    match = matcher.match(text)
+    assert (match.intent, match.confidence, match.language, match.ranking) == (None, 0.0, None, ())
 
 
 @pytest.mark.parametrize(
-    "text",
-    [text for texts in CLEAR.values() for text in texts] + OUT_OF_SCOPE_QUESTIONS + ["", "1", "😀", "社保卡", "card"],
+    "text", [text for texts in CLEAR.values() for text in texts] + [t for ts in DECLINED.values() for t in ts] + ["1"]
 )
-def test_confidence_is_a_probability_and_ranking_is_sorted(matcher: Matcher, text: str) -> None:
+def test_confidence_is_a_probability_and_the_ranking_holds_answerable_intents(
+    matcher: Matcher, kb: KnowledgeBase, text: str
+) -> None:
     match = matcher.match(text)
     assert 0.0 <= match.confidence <= 1.0
     scores = [score for _, score in match.ranking]
-    assert scores == sorted(scores, reverse=True)
-    assert OUT_OF_SCOPE not in dict(match.ranking)
-    if match.intent is not None:
-        assert match.ranking[0][0] == match.intent
+    assert scores == sorted(scores, reverse=True) and sum(scores) <= 1.0 + 1e-9
+    assert all(kb.intents[name].kind in ("domain", "social") for name, _ in match.ranking)
 
 
-def test_a_confident_match_is_more_confident_than_a_rejected_one(matcher: Matcher) -> None:
-    good = matcher.match("How can I activate my social security card?")
-    bad = matcher.match("How do I activate a new SIM card?")
-    assert good.intent is not None and bad.intent is None
-    assert good.confidence > bad.confidence
+def test_reported_names(kb: KnowledgeBase) -> None:
+    assert kb.reported("human") == "contact"  # a request for a person reports as contact
+    assert kb.reported("greeting") == "greeting"
+    assert kb.reported("where_to_activate") == "where_to_activate"
+    for name in ("not_covered", "out_of_scope", "bot_identity", None):
+        assert kb.reported(name) is None
 
 
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [("新社保卡应该怎么激活", "zh"), ("How can I activate my card?", "en"), ("1", None)],
-)
-def test_match_reports_the_language(matcher: Matcher, text: str, language: str | None) -> None:
-    assert matcher.match(text).language == language
+# -- the decision rules, on fixed probabilities -----------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("text", "intent", "slots"),
+    ("probabilities", "intent", "rival"),
     [
-        ("我用不到金融功能，新卡去哪里激活", "where_to_activate", {"financial_account": False}),
-        (
-            "Where do I activate it if I don't need the bank functions?",
-            "where_to_activate",
-            {"financial_account": False},
-        ),
-        ("我能帮我爸激活社保卡吗", "entrust", {"role": "agent"}),
-        ("Can my daughter activate my card for me", "entrust", {"role": "insured"}),
-        ("新社保卡应该怎么激活", "how_to_activate", {}),
+        ({"where_to_activate": 0.5, "how_to_activate": 0.4, "out_of_scope": 0.1}, "where_to_activate", None),
+        ({"where_to_activate": 0.40, "how_to_activate": 0.35, "out_of_scope": 0.25}, "where_to_activate", "how_to_activate"),
+        ({"where_to_activate": 0.40, "how_to_activate": 0.15, "not_covered": 0.45}, "not_covered", None),
+        ({"where_to_activate": 0.40, "how_to_activate": 0.15, "out_of_scope": 0.3, "not_covered": 0.15}, "out_of_scope", None),
+        ({"where_to_activate": 0.35, "thanks": 0.35, "out_of_scope": 0.3}, "out_of_scope", None),  # no rival but a topic
+        ({"out_of_scope": 0.5, "where_to_activate": 0.49}, "out_of_scope", None),
+        ({"greeting": 0.9, "out_of_scope": 0.1}, "greeting", None),
     ],
-)
-def test_classify_reads_slots_from_the_question(
-    engine: Engine, text: str, intent: str, slots: dict[str, object]
+)  # fmt: skip
+def test_the_decision(
+    compiled_kb: tuple[KnowledgeBase, Compiled], probabilities: dict[str, float], intent: str, rival: str | None
 ) -> None:
+    match = fixed_matcher(compiled_kb, **probabilities).match("社保卡")
+    assert (match.intent, match.rival) == (intent, rival)
+    assert match.confidence == round(max(probabilities.values()), 4)
+
+
+# -- whole messages: topics, details, ellipsis ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "topics"),
+    [
+        ("社保卡在哪激活", ("where_to_activate",)),
+        ("你好呀，请问社保卡激活要带什么东西", ("documents_needed",)),  # a greeting does not hide the question
+        ("thanks! also, is activation mandatory?", ("activation_required",)),
+        ("社保卡激活要带什么？能不能让家人代办？", ("documents_needed", "entrust")),
+        ("what do I need to bring, and is there a deadline?", ("documents_needed", "deadline")),
+        ("你好", ("greeting",)),
+        ("谢谢", ("thanks",)),
+        ("how do I activate a new SIM card?", ()),
+        ("purple", ()),
+    ],
+)
+def test_the_topics_of_a_message(reader: Reader, text: str, topics: tuple[str, ...]) -> None:
+    assert reader.read(reader.message(text), TODAY).topics == topics
+
+
+def test_at_most_three_topics_from_one_message(reader: Reader) -> None:
+    topics = reader.read(reader.message("社保卡在哪激活？要带什么？期限多久？能代办吗？"), TODAY).topics
+    assert len(topics) == MAX_TOPICS == 3
+    assert topics[:2] == ("where_to_activate", "documents_needed")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: reading._CLAUSES requires \\b after 还有/另外/以及…, which never holds before a Han character, "
+    "so '，还有' does not split a Chinese message: only the legal basis is answered",
+)
+def test_a_second_question_after_haiyou(reader: Reader) -> None:
+    topics = reader.read(reader.message("社保卡怎么激活，还有法律依据是什么"), TODAY).topics
+    assert set(topics) == {"how_to_activate", "legal_basis"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: the docstring's own example: '多谢，咁点样激活' should ask how to activate, but a comma alone "
+    "splits no clause and the whole message reads as thanks",
+)
+def test_thanks_then_a_cantonese_question(reader: Reader) -> None:
+    assert "how_to_activate" in reader.read(reader.message("多謝，咁點樣激活"), TODAY).topics
+
+
+@pytest.mark.parametrize(
+    ("text", "elliptical"),
+    [
+        ("那银行呢", True),
+        ("what about the hospital then", True),
+        ("and at a drugstore?", True),
+        ("社保卡在哪激活", False),
+        ("你好", False),  # small talk is never read against the last topic
+        ("谢谢", False),
+        ("I got my card last month and I would like to know where I can activate it", False),  # long: says it all
+    ],
+)
+def test_elliptical_follow_ups(reader: Reader, text: str, elliptical: bool) -> None:
+    assert reader.read(reader.message(text), TODAY).elliptical is elliptical
+
+
+# -- classify: the contract of ``faqbot classify`` -------------------------------------------
+
+
+CLASSIFY_KEYS = {"text", "intent", "confidence", "language", "slots", "did_you_mean"}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "language", "slots"),
+    [
+        ("我用不到金融功能，新卡去哪里激活", "where_to_activate", "zh", {"financial_account": False}),
+        ("Where do I activate it if I don't need the bank functions?", "where_to_activate", "en", {"financial_account": False}),
+        ("我能帮我爸激活社保卡吗", "entrust", "zh", {"role": "agent"}),
+        ("I got my card two months ago, what is the deadline?", "deadline", "en",
+         {"received_month": "2026-09", "received_range": "2026-09-01/2026-09-30", "role": "insured"}),
+        ("我是2026年3月3日领的卡，最晚什么时候要激活", "deadline", "zh", {"received_date": "2026-03-03"}),
+        ("新社保卡应该怎么激活", "how_to_activate", "zh", {}),
+        ("我要转人工", "contact", "zh", {}),
+        ("激活社保卡要收费吗", None, "zh", {}),
+        ("How do I activate a new SIM card?", None, "en", {}),
+        ("😀", None, "zh", {}),
+    ],
+)  # fmt: skip
+def test_classify(engine: Engine, text: str, intent: str | None, language: str, slots: dict[str, object]) -> None:
     result = engine.classify(text)
-    assert result["intent"] == intent
-    assert result["slots"] == slots
+    assert set(result) == CLASSIFY_KEYS
+    assert result["text"] == text
+    assert (result["intent"], result["language"], result["slots"]) == (intent, language, slots)
+    assert isinstance(result["confidence"], float) and 0.0 <= result["confidence"] <= 1.0
+    assert result["did_you_mean"] is None
 
 
-def test_classify_of_nothing_in_particular(engine: Engine) -> None:
-    result = engine.classify("😀")
-    assert result["intent"] is None
-    assert result["slots"] == {}
-    assert result["language"] in ("zh", "en")
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "社保卡丢了怎么补办",  # another social-insurance matter, though it names 社保卡
-        "I lost my social security card, how do I get a replacement?",
-        "养老金每个月能领多少",
-        "how do I activate my gym membership",  # "activate my <unknown thing>"
-        "please enable the karaoke mode",
-    ],
-)
-def test_other_matters_and_unknown_things_fall_back(matcher: Matcher, text: str) -> None:
-    assert matcher.match(text).intent is None
-
-
-@pytest.mark.parametrize(
-    ("text", "intent"),
-    [
-        ("what law is this based on", "legal_basis"),  # anchored by its own concept
-        ("do the rules differ from region to region", "contact"),
-        ("I'm lost", "help"),  # "lost" alone is not a lost card
-    ],
-)
-def test_anchors_and_activation_keep_questions_in_scope(matcher: Matcher, text: str, intent: str) -> None:
-    assert matcher.match(text).intent == intent
-
-
-def test_another_matter_that_speaks_of_activation_stays_in_scope(matcher: Matcher) -> None:
-    assert matcher.match("社保卡丢了，还没激活，怎么办").intent is not None
-
-
-def test_a_rival_is_only_a_close_and_weak_runner_up() -> None:
-    from bot.matcher import Match
-
-    close = Match("where_to_activate", 0.40, "zh", (("where_to_activate", 0.40), ("how_to_activate", 0.38)))
-    assert close.rival == "how_to_activate"
-    assert (
-        Match("where_to_activate", 0.40, "zh", (("where_to_activate", 0.40), ("how_to_activate", 0.30))).rival is None
-    )
-    assert (
-        Match("where_to_activate", 0.70, "zh", (("where_to_activate", 0.70), ("how_to_activate", 0.69))).rival is None
-    )
-    assert Match(None, 0.1, "zh", (("where_to_activate", 0.1), ("how_to_activate", 0.1))).rival is None
+def test_classify_reports_did_you_mean(compiled_kb: tuple[KnowledgeBase, Compiled], make_engine) -> None:  # type: ignore[no-untyped-def]
+    tie = fixed_matcher(compiled_kb, how_to_activate=0.40, where_to_activate=0.38, out_of_scope=0.22)
+    engine = make_engine()
+    engine.reader.matcher = tie
+    result = engine.classify("社保卡激活")
+    assert result["did_you_mean"] == ["how_to_activate", "where_to_activate"]
+    assert result["intent"] == "how_to_activate"
