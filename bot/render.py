@@ -59,7 +59,17 @@ def format_range(start: date, end: date, language: Language) -> str:
 
 
 def describe_received(when: Received, language: Language) -> str:
-    """How the person said it: a day, a month, part of a month, or a range."""
+    """How the person said it: a day, a month, part of a month, or a range (in English with
+    its preposition: "on 3 March 2026", "in April 2026", "between 18 February and …")."""
+    described = _described(when, language)
+    if language == "en":
+        if when.is_day:
+            return f"on {described}"
+        return described if described.startswith("between") else f"in {described}"
+    return described
+
+
+def _described(when: Received, language: Language) -> str:
     if when.is_day:
         return format_date(when.start, language)
     start, end = when.start, when.end
@@ -75,6 +85,8 @@ def describe_received(when: Received, language: Language) -> str:
             if language == "zh":
                 return f"{start.year}年{start.month}月{zh}"
             return f"{en}{' ' if not en.endswith('-') else ''}{_EN_MONTHS[start.month - 1]} {start.year}"
+    if language == "en":
+        return f"between {format_date(start, language)} and {format_date(end, language)}"
     return format_range(start, end, language)
 
 

@@ -61,7 +61,7 @@ def script_of(text: str, current: Script = "hans") -> Script:
         return "hk"
     if any(char in _TAIWAN for char in han):
         return "tw"
-    return "hant"
+    return current if current in ("hk", "tw") else "hant"  # no variant shown: keep the one known
 
 
 def to_script(text: str, script: Script) -> str:

@@ -130,11 +130,6 @@ async def test_a_question_about_a_detail_just_used_is_explained(engine: Engine, 
     assert texts(turn) == [kb.responses["entrust"].prompts["role"]["zh"].about]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a message with nothing to match (👍, an empty line, ？) counts as elliptical, so within the "
-    "context time it repeats the whole last answer instead of the acknowledgement line",
-)
 @pytest.mark.parametrize("text", ["👍", "？"])
 async def test_a_thumbs_up_after_an_answer_is_acknowledged(engine: Engine, kb: KnowledgeBase, text: str) -> None:
     await engine.handle(KEY, "社保卡怎么激活")

@@ -65,18 +65,22 @@ def test_format_range(first: str, last: str, zh: str, en: str) -> None:
 @pytest.mark.parametrize(
     ("when", "zh", "en"),
     [
-        (day("2026-03-03"), "2026年3月3日", "3 March 2026"),
-        (span("2026-05-01", "2026-05-31"), "2026年5月", "May 2026"),
-        (span("2026-02-01", "2026-02-28"), "2026年2月", "February 2026"),
-        (span("2026-08-01", "2026-08-10"), "2026年8月上旬", "early August 2026"),
-        (span("2026-06-11", "2026-06-20"), "2026年6月中旬", "mid-June 2026"),
-        (span("2026-05-21", "2026-05-31"), "2026年5月下旬", "late May 2026"),
-        (span("2026-02-21", "2026-02-28"), "2026年2月下旬", "late February 2026"),
-        (span("2026-11-01", "2026-11-25"), "2026年11月1日至11月25日之间", "a day between 1 and 25 November 2026"),
+        (day("2026-03-03"), "2026年3月3日", "on 3 March 2026"),
+        (span("2026-05-01", "2026-05-31"), "2026年5月", "in May 2026"),
+        (span("2026-02-01", "2026-02-28"), "2026年2月", "in February 2026"),
+        (span("2026-08-01", "2026-08-10"), "2026年8月上旬", "in early August 2026"),
+        (span("2026-06-11", "2026-06-20"), "2026年6月中旬", "in mid-June 2026"),
+        (span("2026-05-21", "2026-05-31"), "2026年5月下旬", "in late May 2026"),
+        (span("2026-02-21", "2026-02-28"), "2026年2月下旬", "in late February 2026"),
+        (
+            span("2026-11-01", "2026-11-25"),
+            "2026年11月1日至11月25日之间",
+            "between 1 November 2026 and 25 November 2026",
+        ),
         (
             span("2026-09-24", "2026-10-08"),
             "2026年9月24日至10月8日之间",
-            "a day between 24 September 2026 and 8 October 2026",
+            "between 24 September 2026 and 8 October 2026",
         ),
     ],
 )
@@ -154,7 +158,7 @@ def test_the_introduction_tells_a_day_from_a_span(kb: KnowledgeBase, language: L
     on_a_day = variables(kb, day("2026-03-03"), language)
     in_a_month = variables(kb, span("2026-05-01", "2026-05-31"), language)
     assert on_a_day["received_intro"] == kb.system["deadline_received_day"][language].format(
-        received=render.format_date(date(2026, 3, 3), language)
+        received=render.describe_received(day("2026-03-03"), language)
     )
     assert in_a_month["received_intro"] == kb.system["deadline_received_range"][language].format(
         received=render.describe_received(span("2026-05-01", "2026-05-31"), language)

@@ -232,21 +232,11 @@ def test_at_most_three_topics_from_one_message(reader: Reader) -> None:
     assert topics[:2] == ("where_to_activate", "documents_needed")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: reading._CLAUSES requires \\b after 还有/另外/以及…, which never holds before a Han character, "
-    "so '，还有' does not split a Chinese message: only the legal basis is answered",
-)
 def test_a_second_question_after_haiyou(reader: Reader) -> None:
     topics = reader.read(reader.message("社保卡怎么激活，还有法律依据是什么"), TODAY).topics
     assert set(topics) == {"how_to_activate", "legal_basis"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the docstring's own example: '多谢，咁点样激活' should ask how to activate, but a comma alone "
-    "splits no clause and the whole message reads as thanks",
-)
 def test_thanks_then_a_cantonese_question(reader: Reader) -> None:
     assert "how_to_activate" in reader.read(reader.message("多謝，咁點樣激活"), TODAY).topics
 

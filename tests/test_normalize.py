@@ -248,11 +248,6 @@ def test_toneless(reading: str, plain: str) -> None:
     assert toneless(reading) == plain
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ǖǘǚǜ are single code points, so replace('ü', 'v') misses them and NFKD leaves 'u': "
-    "toneless('lǜ') is 'lu' (the docstring says 'lv'); 绿/女 read as lu/nu, and typed 'lv'/'nv' match nothing",
-)
 @pytest.mark.parametrize("reading", ["lǜ", "nǚ", "lǘ", "lǖ"])
 def test_toneless_writes_u_umlaut_as_v(reading: str) -> None:
     assert toneless(reading)[-1] == "v"

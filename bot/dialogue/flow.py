@@ -182,14 +182,13 @@ class Flow:
     def _new_message(self, turn: TurnContext, message: Message) -> None:
         self._clear(turn)
         turn.question = mask_numbers(message.normalized.text)
-        reading = self.reader.read(message, turn.today)
         context = self._fresh_context(turn)
+        if context is not None and self._answer_aside(turn, message, context):
+            return
+        reading = self.reader.read(message, turn.today)
         topics = list(reading.topics)
-        if not topics and context is not None:
-            if self._answer_aside(turn, message, context):
-                return
-            if reading.elliptical:
-                topics = [context.intent]
+        if not topics and context is not None and reading.elliptical:
+            topics = [context.intent]
         if not topics:
             self._decline(turn, reading.match, reading)
             return
@@ -271,7 +270,7 @@ class Flow:
     def _answer(self, turn: TurnContext, intent: str, slots: dict[str, bool | str | None]) -> None:
         turn.intent = turn.intent or intent
         text = self.answers.text(intent, turn.language, slots, turn.today)
-        if not turn.used:
+        if not turn.answered and not turn.used:  # the turn reports the first topic's details
             turn.used = self.answers.used_slots(intent, slots)
         turn.state.pending = None
         turn.state.slots = {}

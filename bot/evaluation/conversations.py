@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.dialogue import Engine
 from bot.messages import Turn
@@ -46,6 +46,12 @@ class TurnCheck(BaseModel):
     none: list[str] = Field(default_factory=list)
     dates: list[date] = Field(default_factory=list)
     max_len: int | None = None
+
+    @field_validator("user", mode="before")
+    @classmethod
+    def _as_written(cls, value: object) -> object:
+        """YAML reads an unquoted ``2026-03-03`` or ``6.18`` as a date or number: the person typed text."""
+        return value.isoformat() if isinstance(value, date) else str(value) if isinstance(value, int | float) else value
 
 
 class Conversation(BaseModel):

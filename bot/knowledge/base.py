@@ -10,6 +10,9 @@ from bot.messages import Language
 
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 
+REQUIRED_CONCEPTS = ("social_security", "card", "activate")
+"""Concepts the code names: a clause that mentions one of them says what it is about."""
+
 
 class KnowledgeError(Exception):
     """The knowledge base is invalid; ``problems`` are ``file:line: message`` strings."""

@@ -6,7 +6,7 @@ import string
 from collections.abc import Mapping
 from pathlib import Path
 
-from bot.knowledge.base import LANGUAGES, Example, KnowledgeBase, KnowledgeError
+from bot.knowledge.base import LANGUAGES, REQUIRED_CONCEPTS, Example, KnowledgeBase, KnowledgeError
 from bot.knowledge.loader import Document, Parts, read_parts
 from bot.knowledge.schema import IntentSpec, ResponseSpec, SlotValuesSpec
 
@@ -16,8 +16,6 @@ OUT_OF_SCOPE = "out_of_scope"
 REQUIRED_INTENTS = {"greeting": "social", "help": "social", OUT_OF_SCOPE: "out_of_scope", "not_covered": "not_covered"}
 """Intents the dialogue names (the welcome, help, the fallback, the honest not-covered answer)."""
 
-REQUIRED_CONCEPTS = ("social_security", "card", "activate")
-"""Concepts the matcher names: a message mentioning none of them needs more evidence."""
 
 SYSTEM_TEXTS = (
     "fallback", "legal_footer", "non_text", "stale_choice", "reply_with_number", "more", "cancelled",

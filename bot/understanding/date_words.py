@@ -51,7 +51,7 @@ _PART_WORDS = {
     "end of": (21, None), "the end of": (21, None),
 }  # fmt: skip
 PARTS: dict[str, tuple[int, int | None]] = _PART_WORDS
-_ZH_PART = "月初|月中|月底|月末|上旬|中旬|下旬|初|底|末|头"
+_ZH_PART = "月初|月中|月底|月末|上旬|中旬|下旬|初|底|末|头|中"
 _EN_PART = (
     "the beginning of|the start of|the middle of|the end of|beginning of|start of|middle of|end of|early|mid|late"
 )
@@ -59,7 +59,7 @@ MONTH_ZH = re.compile(
     rf"(?:(?P<year>{_YEAR})\s*的?\s*)?(?<![\d个])(?P<month>1[0-2]|0?[1-9])\s*月\s*份?\s*(?:的)?\s*(?P<part>{_ZH_PART})?(?!\d)"
 )
 MONTH_EN = re.compile(
-    rf"(?:\b(?P<part>{_EN_PART})[\s-]*(?:in\s+)?(?P<m1>{_MONTH})\b"
+    rf"(?:\b(?P<part>{_EN_PART})[\s-]*(?:in\s+)?(?P<m1>{_MONTH})\b|\b(?P<m4>may|mar)(?=\s+(?:last|this) year|\s+\d{{4}})"
     rf"|\b(?:in|since|around|last|this|of|during)\s+(?P<m2>{_MONTH})\b|\b(?P<m3>{_SAFE_MONTH})\b)"
     r"(?:\s+(?:of\s+)?(?P<year>\d{4}|this year|last year|next year))?"
 )
@@ -73,7 +73,9 @@ RECEIPT = re.compile(r"领|拿到|收到|到手|寄到|received|got|arrived|pick
 """'Today' is the day the card was received only next to such a verb ('今天刚领的'),
 or as a whole answer; in '今天还能激活吗' it is just now."""
 
-RELATIVE_SPANS = {"上个月": "month", "上月": "month", "last month": "month", "上周": "week", "上星期": "week",
+RELATIVE_SPANS = {"上上个月": "month_before", "上上月": "month_before", "上上周": "week_before",
+                  "上上星期": "week_before", "上上个星期": "week_before", "上上个礼拜": "week_before",
+                  "上个月": "month", "上月": "month", "last month": "month", "上周": "week", "上星期": "week",
                   "上个星期": "week", "上礼拜": "week", "上个礼拜": "week", "last week": "week",
                   "这个月": "this_month", "本月": "this_month", "this month": "this_month", "去年": "year",
                   "last year": "year"}  # fmt: skip
@@ -96,6 +98,8 @@ DAY_OF_THIS_MONTH = re.compile(
     rf"(?:这个月|本月|this month)[^0-9]{{0,12}}?(?P<day>3[01]|[12]\d|0?[1-9]){_ORDINAL}\s*(?:[日号]|\b)"
     rf"|\bon the (?P<en>3[01]|[12]\d|0?[1-9]){_ORDINAL}\b[^.]{{0,12}}this month"
 )
+DAY_ONLY = re.compile(r"(?<![\d月./-])(?P<day>3[01]|[12]\d|0?[1-9])\s*[号日]")
+"""A day of the month alone ("5号"): the most recent such day."""
 CORRECTION = re.compile(r"no wait|sorry,? i mean|i mean|actually|不对|说错了|哦不|不是[^，,]{0,8}是")
 """A correction: the date after it is the one meant ("Oct 1st — no wait, Oct 2nd")."""
 _WEEKDAYS_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "1": 0, "2": 1, "3": 2,
@@ -187,7 +191,7 @@ def year_of(word: str, today: date) -> int:
 def month_of(match: re.Match[str]) -> int:
     """The month a :data:`MONTH_ZH` / :data:`MONTH_EN` match names."""
     name = match.group("month") if "month" in match.groupdict() else None
-    name = name or match.group("m1") or match.group("m2") or match.group("m3")
+    name = name or match.group("m1") or match.group("m2") or match.group("m3") or match.group("m4")
     return int(name) if name.isdigit() else MONTHS[name]
 
 
@@ -202,9 +206,13 @@ def arabic_numerals(text: str) -> str:
     """Chinese numerals in ``text`` as Arabic digits (七月八号 → 7月8号), with cn2an."""
     if not _CHINESE_NUMERALS.search(text):
         return text
+    import warnings
+
     import cn2an
 
-    try:
-        return str(cn2an.transform(text, "cn2an"))
-    except (ValueError, KeyError, IndexError):  # cn2an rejects some odd mixtures; keep the text
-        return text
+    with warnings.catch_warnings():  # cn2an warns about numerals it leaves as they are
+        warnings.simplefilter("ignore")
+        try:
+            return str(cn2an.transform(text, "cn2an"))
+        except (ValueError, KeyError, IndexError):  # cn2an rejects some odd mixtures; keep the text
+            return text

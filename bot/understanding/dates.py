@@ -15,6 +15,7 @@ Month arithmetic uses python-dateutil, which clamps at month end.
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -72,11 +73,16 @@ def month_span(year: int, month: int, first: int = 1, last: int | None = None) -
 
 def parse_received(text: str, today: date) -> Received | Implausible | None:
     """When ``text`` (case-folded, Simplified) says the card was received, or ``None``."""
-    text = words.arabic_numerals(text)
     corrections = list(words.CORRECTION.finditer(text))
     if corrections:
         text = text[corrections[-1].end() :] or text
-    found = _first_reading(text, today)
+    found = None
+    for part in _receipt_first(text):
+        found = _holiday(part, today)  # before numerals become digits: 五一, 六一, 大年初一
+        if found is None:
+            found = _first_reading(words.arabic_numerals(part), today)
+        if found is not None:
+            break
     if found is None:
         return None
     if found.start > today:
@@ -86,11 +92,44 @@ def parse_received(text: str, today: date) -> Received | Implausible | None:
     return Received(found.start, min(found.end, today))
 
 
+_NO_SUCH_DAY = Received(date.max, date.max)
+"""A day that no calendar has (30 February): the message names a day, so it is not read as
+its month either."""
+
+
 def _first_reading(text: str, today: date) -> Received | None:
-    for reader in (_full_date, _month_day, _holiday, _relative_day, _ago, _month_part, _relative_span):
+    for reader in (_full_date, _month_day, _relative_day, _ago, _month_part, _relative_span, _day_only):
         found = reader(text, today)
+        if found is _NO_SUCH_DAY:
+            return None
         if found is not None:
             return found
+    return None
+
+
+_CLAUSE_MARKS = re.compile(r"[，。;；!！?？]|,(?!\s*\d{4})|\.\s")
+"""Where a clause ends (not the comma of "January 2, 2015")."""
+
+
+def _receipt_first(text: str) -> list[str]:
+    """The clauses of ``text`` that speak of receiving the card first, then the whole text:
+    in "今天是11月25号，我10月1日领的卡" the day received is the second date."""
+    parts = _CLAUSE_MARKS.split(text)
+    clauses = [part for part in parts if words.RECEIPT.search(part)]
+    return [*clauses, text] if 0 < len(clauses) < len(parts) else [text]
+
+
+def _day_only(text: str, today: date) -> Received | None:
+    """ "5号" alone: the most recent fifth of a month."""
+    match = words.DAY_ONLY.search(text)
+    if match is None:
+        return None
+    wanted = int(match.group("day"))
+    for back in range(3):
+        then = today - relativedelta(months=back)
+        found = _valid(then.year, then.month, wanted)
+        if found is not None and found <= today:
+            return day(found)
     return None
 
 
@@ -113,13 +152,13 @@ def most_recent(month: int, day_: int, today: date) -> date | None:
 def _full_date(text: str, today: date) -> Received | None:
     if match := words.ISO.search(text):
         found = _valid(*(int(part) for part in match.groups()))
-        return day(found) if found else None
+        return day(found) if found else _NO_SUCH_DAY
     for pattern, month_first in ((words.MONTH_DAY_YEAR, True), (words.DAY_MONTH_YEAR, False)):
         if match := pattern.search(text):
             first, second, year = match.groups()
             month, day_ = (words.MONTHS[first], int(second)) if month_first else (words.MONTHS[second], int(first))
             found = _valid(int(year), month, day_) if year else most_recent(month, day_, today)
-            return day(found) if found else None
+            return day(found) if found else _NO_SUCH_DAY
     return None
 
 
@@ -131,7 +170,7 @@ def _month_day(text: str, today: date) -> Received | None:
                 found = _valid(words.year_of(year_word, today), month, day_)
             else:
                 found = most_recent(month, day_, today)
-            return day(found) if found else None
+            return day(found) if found else _NO_SUCH_DAY
     if match := words.DAY_OF_THIS_MONTH.search(text):
         found = _valid(today.year, today.month, int(match.group("day") or match.group("en")))
         return day(found) if found else None
@@ -202,11 +241,11 @@ def _relative_span(text: str, today: date) -> Received | None:
         return None
     unit = words.RELATIVE_SPANS[match.group("phrase")]
     first, last = words.PARTS.get(match.group("part") or match.group("pre") or "", (1, None))
-    if unit == "month":
-        then = today - relativedelta(months=1)
+    if unit in ("month", "month_before"):
+        then = today - relativedelta(months=1 if unit == "month" else 2)
         return month_span(then.year, then.month, first, last)
-    if unit == "week":
-        monday = today - timedelta(days=today.weekday() + 7)
+    if unit in ("week", "week_before"):
+        monday = today - timedelta(days=today.weekday() + (7 if unit == "week" else 14))
         return Received(monday, monday + timedelta(days=6))
     if unit == "this_month":
         return month_span(today.year, today.month, first, last)

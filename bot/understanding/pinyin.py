@@ -30,7 +30,7 @@ _CACHED_WORD = 24
 
 def toneless(reading: str) -> str:
     """``"lǜ"`` → ``"lv"``, ``"háng"`` → ``"hang"``: no tone marks, ü written v (as people type it)."""
-    decomposed = unicodedata.normalize("NFKD", reading.replace("ü", "v").replace("Ü", "v"))
+    decomposed = unicodedata.normalize("NFKD", reading).replace("u\u0308", "v").replace("U\u0308", "v")
     return "".join(char for char in decomposed if not unicodedata.combining(char)).lower()
 
 
@@ -75,7 +75,8 @@ class PinyinTable:
         """``"shebaoka"`` → ``("she", "bao", "ka")``; ``None`` when ``word`` is not pinyin.
 
         Longest syllable first, backtracking when the rest does not split ("xian" is one
-        syllable, "xinan" is "xi nan"); tone digits ("she4bao3") are dropped.
+        syllable, "xinan" is "xin an", "xinanfu" is "xi nan fu"); tone digits ("she4bao3") are
+        dropped.
         """
         word = word.replace("'", "")
         if len(word) > _CACHED_WORD:

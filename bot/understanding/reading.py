@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.knowledge import KnowledgeBase, SlotSpec
+from bot.knowledge.base import REQUIRED_CONCEPTS
+from bot.understanding import clauses
 from bot.understanding.compiled import QUESTION, Compiled
 from bot.understanding.dates import Implausible, Received
 from bot.understanding.matcher import ANSWER_THRESHOLD, ANSWERABLE, Match, Matcher
@@ -30,12 +32,6 @@ CLAUSE_THRESHOLD = 0.6
 """Probability a clause's topic needs to be answered besides the whole message's: a clause is
 short, so it must be surer."""
 
-_CLAUSES = re.compile(
-    r"[。！？!?；;\n]+|[，,]\s*(?:还有|另外|以及|而且|并且|顺便问一?下|再问一?下|then|and also|also|and)\b|"
-    r"\s(?:还有|另外|以及|顺便问一?下)|\band (?=(?:what|where|how|when|who|which|can|could|do|does|is|are|should|must)\b)|"
-    r"\balso\b|\bplus\b"
-)
-"""Where a message may turn to another question: sentence marks, 还有 / "and also"."""
 _ELLIPSIS = re.compile(
     r"^(?:那|那么|还有|那如果|如果是|要是|那要是)|呢$|^(?:and|or|what about|how about|then|so|but)\b|"
     r"\b(?:then|instead|too|either)\??$"
@@ -110,39 +106,72 @@ class Reader:
     def read(self, message: Message, today: date) -> Reading:
         """The topics and details of a new message."""
         whole = self.matcher.match(message.normalized)
-        topics = self._topics(message, whole)
+        topics, declined = self._topics(message, whole)
         details = self.details(message.folded, today)
         normalized = message.normalized
+        has_content = bool(normalized.runs or normalized.words) and normalized.language is not None
         short = len(normalized.han) <= ELLIPTICAL_MAX_HAN and len(normalized.words) <= ELLIPTICAL_MAX_WORDS
         unclear = not topics or whole.confidence < ANSWER_THRESHOLD or whole.rival is not None
-        elliptical = short and (bool(_ELLIPSIS.search(message.folded.rstrip("?？。.!！"))) or unclear)
-        return Reading(whole, topics, details, elliptical and not _is_social(self.matcher, whole))
+        elliptical = has_content and short and (bool(_ELLIPSIS.search(message.folded.rstrip("?？。.!！"))) or unclear)
+        reading_match = declined or whole
+        return Reading(reading_match, topics, details, elliptical and not _is_social(self.matcher, whole))
 
-    def _topics(self, message: Message, whole: Match) -> tuple[str, ...]:
-        """The topics asked about: the whole message's, then any other a clause asks clearly.
+    def _topics(self, message: Message, whole: Match) -> tuple[tuple[str, ...], Match | None]:
+        """The topics asked about, in order, and the match of a question the bot must decline.
 
-        A greeting or thanks clause is set aside, and the rest of the message is matched
-        again: "多谢，咁点样激活" asks how to activate.
+        When some clauses ask and others only tell, the asking ones decide what is asked,
+        provided they name what they are about (the card, activation): "我上个月领的卡，激活
+        要收费吗" asks about fees, but in "社保卡激活后，多久能用" the question needs its
+        first half. A greeting or thanks clause is set aside.
         """
-        clauses = [part.strip() for part in _CLAUSES.split(message.folded) if part and part.strip()]
-        matches = [self.matcher.match(clause) for clause in clauses] if len(clauses) > 1 else []
-        topics: list[str] = []
-        if self._clear(whole) and self.matcher.kind(whole.intent) == "domain":  # type: ignore[arg-type]
-            topics.append(whole.intent)  # type: ignore[arg-type]
-        else:
-            kept = [c for c, m in zip(clauses, matches, strict=False) if not _is_social(self.matcher, m)]
-            rest = " ".join(kept)
-            if matches and rest and len(kept) < len(clauses):
-                again = self.matcher.match(rest)
-                if self._clear(again) and self.matcher.kind(again.intent) == "domain":  # type: ignore[arg-type]
-                    topics.append(again.intent)  # type: ignore[arg-type]
-        asked = [m.intent for m in matches if self._clear(m) and m.confidence >= CLAUSE_THRESHOLD]
-        asked = [intent for intent in asked if self.matcher.kind(intent) == "domain"]  # type: ignore[arg-type]
-        topics += [intent for intent in asked if intent not in topics]  # type: ignore[misc]
-        topics.sort(key=lambda intent: asked.index(intent) if intent in asked else -1)  # in the order asked
+        parts = clauses.split(message.folded)
+        if len(parts) == 1:
+            return self._whole_topics(whole, []), None
+        matches = [(part, self.matcher.match(part.text)) for part in parts]
+        kept = [(p, m) for p, m in matches if not _is_social(self.matcher, m)]
+        asking = [p.text for p, _ in kept if p.asks]
+        if asking and len(asking) < len(kept):
+            question = self.matcher.match(" ".join(asking))
+            if self._names_its_subject(question, " ".join(asking)):
+                if self._declines(question):
+                    return (), question
+                if self._clear(question):
+                    whole = question
+        elif len(kept) < len(matches) and kept:  # greeting or thanks set aside
+            whole = self.matcher.match(" ".join(p.text for p, _ in kept))
+        whole_answers = bool(self._clear_domain([whole], 0.0))
+        asked = self._clear_domain(
+            [m for p, m in kept if p.asks and (whole_answers or self._names_its_subject(m, p.text))], CLAUSE_THRESHOLD
+        )
+        return self._whole_topics(whole, asked), None
+
+    def _whole_topics(self, whole: Match, asked: list[str]) -> tuple[str, ...]:
+        """The whole question's topic, then those asked clause by clause, in the order asked."""
+        topics = self._clear_domain([whole], 0.0)
+        topics += [intent for intent in asked if intent not in topics]
+        topics.sort(key=lambda intent: asked.index(intent) if intent in asked else -1)
         if not topics and self._clear(whole):
             topics.append(whole.intent)  # type: ignore[arg-type]  # a greeting, thanks, help
         return tuple(topics[:MAX_TOPICS])
+
+    def _names_its_subject(self, match: Match, text: str) -> bool:
+        """Whether ``text`` says what it is about: the card, social security or activation."""
+        units = set(self.matcher.units(self.matcher.normalize(text)))
+        return any(f"c:{concept}" in units for concept in REQUIRED_CONCEPTS)
+
+    def _clear_domain(self, matches: list[Match], threshold: float) -> list[str]:
+        """The domain intents of ``matches`` that are clear and at least ``threshold`` sure, once each."""
+        found: list[str] = []
+        for match in matches:
+            sure = self._clear(match) and match.confidence >= threshold
+            if sure and self.matcher.kind(match.intent) == "domain" and match.intent not in found:  # type: ignore[arg-type]
+                found.append(match.intent)  # type: ignore[arg-type]
+        return found
+
+    def _declines(self, match: Match) -> bool:
+        """Whether ``match`` is clearly a question to decline (not covered, out of scope)."""
+        kind = self.matcher.kind(match.intent) if match.intent else None
+        return kind in ("not_covered", "out_of_scope") and match.confidence >= CLAUSE_THRESHOLD
 
     def _clear(self, match: Match) -> bool:
         return (

@@ -46,11 +46,12 @@ _FILLER = re.compile(r"^(?:嗯+|呃+|额+|那个|就是|这个|hmm+|umm*|uh+|wel
 _NO_END = re.compile(r"(?:不用|不需要|不要|用不着|用不上|没必要)(?:了|吧|啊|呢|哈)?$")
 _YES = re.compile(
     r"^(?:需要|要|是|是的|对|嗯|好|用|得要|肯定要|当然要|要的|需要的)(?:$|[\s，,])|"
-    r"^(?:yes|y|yeah|yep|yup|sure|i do|i need it|of course|ok|definitely|absolutely)\b"
+    r"^(?:yes|y|yeah|yep|yup|sure|i do(?!\s*n[o']t)|i need it|of course|ok|definitely|absolutely)\b"
 )
 _NO = re.compile(
     r"^(?:不需要|不用|没必要|用不着|用不上|不必)|^(?:不要|不|否|没有)(?:$|[\s，,了吧])|"
-    r"^(?:no|n|nope|nah|not really|i don'?t(?! know| remember| recall| think so| really know)|don'?t|no need|"
+    r"^(?:no|n|nope|nah|not really|i do not|"
+    r"i don'?t(?! know| remember| recall| think so| really know| understand| get it| follow| see)|don'?t|no need|"
     r"not needed|not at all)\b"
 )
 """A reply that starts by saying yes or no says it, whatever reason follows ("no, my salary
