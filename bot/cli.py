@@ -34,7 +34,9 @@ def _iso_date(value: str) -> date:
 
 
 def _today(fixed: date | None) -> Callable[[], date]:
-    return (lambda: fixed) if fixed else date.today
+    from bot.dialogue import china_today
+
+    return (lambda: fixed) if fixed else china_today
 
 
 def _engine(args: argparse.Namespace) -> Engine:
@@ -96,7 +98,9 @@ def _clocked_engine(args: argparse.Namespace) -> tuple[Engine, list[date]]:
     """An engine in memory whose today is ``clock[0]`` (evaluation lines and tests set their own)."""
     from bot.runtime import build_engine
 
-    clock = [args.today or date.today()]
+    from bot.dialogue import china_today
+
+    clock = [args.today or china_today()]
     return build_engine(Settings(), today=lambda: clock[0]), clock
 
 
