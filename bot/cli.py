@@ -96,9 +96,8 @@ def _classify(args: argparse.Namespace) -> int:
 
 def _clocked_engine(args: argparse.Namespace) -> tuple[Engine, list[date]]:
     """An engine in memory whose today is ``clock[0]`` (evaluation lines and tests set their own)."""
-    from bot.runtime import build_engine
-
     from bot.dialogue import china_today
+    from bot.runtime import build_engine
 
     clock = [args.today or china_today()]
     return build_engine(Settings(), today=lambda: clock[0]), clock

@@ -60,6 +60,7 @@ MONTH_ZH = re.compile(
 )
 MONTH_EN = re.compile(
     rf"(?:\b(?P<part>{_EN_PART})[\s-]*(?:in\s+)?(?P<m1>{_MONTH})\b|\b(?P<m4>may|mar)(?=\s+(?:last|this) year|\s+\d{{4}})"
+    rf"|\bnext\s+(?P<m5>{_MONTH})\b"
     rf"|\b(?:in|since|around|last|this|of|during)\s+(?P<m2>{_MONTH})\b|\b(?P<m3>{_SAFE_MONTH})\b)"
     r"(?:\s+(?:of\s+)?(?P<year>\d{4}|this year|last year|next year))?"
 )
@@ -77,7 +78,8 @@ RELATIVE_SPANS = {"上上个月": "month_before", "上上月": "month_before", "
                   "上上星期": "week_before", "上上个星期": "week_before", "上上个礼拜": "week_before",
                   "上个月": "month", "上月": "month", "last month": "month", "上周": "week", "上星期": "week",
                   "上个星期": "week", "上礼拜": "week", "上个礼拜": "week", "last week": "week",
-                  "这个月": "this_month", "本月": "this_month", "this month": "this_month", "去年": "year",
+                  "这个月": "this_month", "本月": "this_month", "this month": "this_month", "下个月": "next_month",
+                  "下月": "next_month", "next month": "next_month", "去年": "year",
                   "last year": "year"}  # fmt: skip
 RELATIVE_SPAN = re.compile(
     rf"(?:(?P<pre>{_EN_PART})\s+)?(?P<phrase>{'|'.join(sorted(map(re.escape, RELATIVE_SPANS), key=len, reverse=True))})"
@@ -191,7 +193,8 @@ def year_of(word: str, today: date) -> int:
 def month_of(match: re.Match[str]) -> int:
     """The month a :data:`MONTH_ZH` / :data:`MONTH_EN` match names."""
     name = match.group("month") if "month" in match.groupdict() else None
-    name = name or match.group("m1") or match.group("m2") or match.group("m3") or match.group("m4")
+    groups = match.groupdict()
+    name = name or next(groups[g] for g in ("m1", "m2", "m3", "m4", "m5") if groups.get(g))
     return int(name) if name.isdigit() else MONTHS[name]
 
 

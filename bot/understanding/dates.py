@@ -226,7 +226,10 @@ def _month_part(text: str, today: date) -> Received | None:
         return None
     month = words.month_of(match)
     year_word = match.group("year")
-    year = words.year_of(year_word, today) if year_word else _recent_year(month, today)
+    if match.groupdict().get("m5"):  # "next March": the coming one
+        year = today.year if month > today.month else today.year + 1
+    else:
+        year = words.year_of(year_word, today) if year_word else _recent_year(month, today)
     first, last = words.PARTS.get(match.group("part") or "", (1, None))
     return month_span(year, month, first, last)
 
@@ -247,6 +250,7 @@ def _relative_span(text: str, today: date) -> Received | None:
     if unit in ("week", "week_before"):
         monday = today - timedelta(days=today.weekday() + (7 if unit == "week" else 14))
         return Received(monday, monday + timedelta(days=6))
-    if unit == "this_month":
-        return month_span(today.year, today.month, first, last)
+    if unit in ("this_month", "next_month"):
+        then = today + relativedelta(months=1 if unit == "next_month" else 0)
+        return month_span(then.year, then.month, first, last)
     return Received(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31))  # last year
