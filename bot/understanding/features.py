@@ -130,6 +130,11 @@ class Featurizer:
         return units
 
 
+EXACT_CONCEPTS = frozenset({"other_things"})
+"""Concepts matched only as written: tolerance there would turn 激活吗 into 激活码 (an
+activation code) and "window" into "Windows"."""
+
+
 class ConceptIndex:
     """Finds which lexicon concepts a message mentions, through an index.
 
@@ -137,13 +142,19 @@ class ConceptIndex:
     count); single characters match exactly, since one syllable alone is too ambiguous
     (吗 and 妈 are both *ma*). English phrases match on stemmed, typo-corrected tokens.
     Phrases are indexed by their first syllable or token, so a message is compared only
-    with the phrases that can start at each of its positions.
+    with the phrases that can start at each of its positions. The words of
+    :data:`EXACT_CONCEPTS` match only as written.
     """
 
     def __init__(self, lexicon: Lexicon, featurizer: Featurizer) -> None:
         self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         self._characters: dict[str, set[str]] = defaultdict(set)
+        self._exact_han: list[tuple[str, str]] = []
+        self._exact_words: list[tuple[tuple[str, ...], str]] = []
         for concept, words in lexicon.items():
+            if concept in EXACT_CONCEPTS:
+                self._add_exact(concept, words, featurizer)
+                continue
             for word in words.get("zh", ()):
                 self._add_chinese(concept, word, featurizer)
             for word in words.get("en", ()):
@@ -153,6 +164,14 @@ class ConceptIndex:
                     self._by_first["w:" + tokens[0]].append((tuple("w:" + t for t in tokens), concept))
         for entries in self._by_first.values():
             entries.sort(key=lambda entry: -len(entry[0]))
+
+    def _add_exact(self, concept: str, words: Mapping[Language, Sequence[str]], featurizer: Featurizer) -> None:
+        for word in (*words.get("zh", ()), *words.get("en", ())):
+            folded = featurizer.normalize(word)
+            if folded.han:
+                self._exact_han.append((folded.han, concept))
+            elif folded.words:
+                self._exact_words.append((tuple(folded.words), concept))
 
     def _add_chinese(self, concept: str, word: str, featurizer: Featurizer) -> None:
         folded = featurizer.normalize(word)
@@ -170,6 +189,11 @@ class ConceptIndex:
         found: set[str] = set()
         for char in set(text.han):
             found.update(self._characters.get(char, ()))
+        found.update(concept for han, concept in self._exact_han if han in text.han)
+        words = text.words
+        for phrase, concept in self._exact_words:
+            if concept not in found and any(words[i : i + len(phrase)] == phrase for i in range(len(words))):
+                found.add(concept)
         sequences = [list(run) for run in text.runs]
         sequences.append(["w:" + token for token in tokens])
         for sequence in sequences:
