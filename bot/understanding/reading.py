@@ -139,11 +139,20 @@ class Reader:
                     whole = question
         elif len(kept) < len(matches) and kept:  # greeting or thanks set aside
             whole = self.matcher.match(" ".join(p.text for p, _ in kept))
-        whole_answers = bool(self._clear_domain([whole], 0.0))
-        asked = self._clear_domain(
-            [m for p, m in kept if p.asks and (whole_answers or self._names_its_subject(m, p.text))], CLAUSE_THRESHOLD
-        )
+        asked = self._clear_domain(self._asking_about_the_card(kept, whole), CLAUSE_THRESHOLD)
         return self._whole_topics(whole, asked), None
+
+    def _asking_about_the_card(self, kept: list[tuple[clauses.Clause, Match]], whole: Match) -> list[Match]:
+        """The asking clauses once the message has said it is about the card (in that clause or
+        an earlier one, or the whole message is a domain question): "my visa expires soon,
+        what's the deadline" is not a question about the card."""
+        named = bool(self._clear_domain([whole], 0.0))
+        found = []
+        for part, match in kept:
+            named = named or self._names_its_subject(match, part.text)
+            if part.asks and named:
+                found.append(match)
+        return found
 
     def _whole_topics(self, whole: Match, asked: list[str]) -> tuple[str, ...]:
         """The whole question's topic, then those asked clause by clause, in the order asked."""
