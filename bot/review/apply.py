@@ -134,50 +134,73 @@ class Figure:
 Figures = dict[str, Figure]
 
 
+class _Tally:
+    """Lines right, by figure, as the guard counts them."""
+
+    def __init__(self) -> None:
+        self.right: dict[str, set[str]] = {}
+        self.totals: dict[str, int] = {}
+
+    def add(self, name: str, line: str, ok: bool) -> None:
+        self.totals[name] = self.totals.get(name, 0) + 1
+        self.right.setdefault(name, set()).update([line] if ok else [])
+
+    def figures(self) -> Figures:
+        return {name: Figure(frozenset(self.right.get(name, ())), total) for name, total in self.totals.items()}
+
+
 def guard(knowledge: KnowledgeBase, compiled: Compiled, sets: GuardSets) -> Figures:
     """The guard's figures for one knowledge base, line by line (see :func:`worse`)."""
-    from bot.evaluation.answers import evaluate_answers
-    from bot.evaluation.conversations import load_conversations, run_conversations
-    from bot.evaluation.questions import NONE, read_rows
-
     clock = [GUARD_TODAY]
     engine = Engine(knowledge, MemoryStore(), compiled=compiled, today=lambda: clock[0])
-    lines: dict[str, set[str]] = {}
-    totals: dict[str, int] = {}
-    seen_asks: set[str] = set()
-
-    def tally(name: str, line: str, ok: bool) -> None:
-        totals[name] = totals.get(name, 0) + 1
-        lines.setdefault(name, set()).update([line] if ok else [])
-
+    tally = _Tally()
     for path in sets.questions:
-        for number, row in read_rows(path):
-            got = engine.classify(row.text)["intent"] or NONE
-            scope = "rejected" if row.intents == [NONE] else "in-scope"
-            tally(f"{path.name} {scope} {row.lang}", str(number), got in row.intents)
-            tally(f"{path.name} no wrong answer", str(number), got == NONE or got in row.intents)
+        _guard_questions(engine, path, tally)
     for path in sets.answers:
-        text = path.read_text(encoding="utf-8").splitlines()
-        report = asyncio.run(evaluate_answers(engine, clock, text, path))
-        missed = {miss["line"]: miss for miss in report.misses}
-        for number in (n for n, line in enumerate(text, start=1) if line.strip()):
-            verdict = missed[number]["verdict"] if number in missed else "taken"
-            ask = json.loads(text[number - 1])["ask"]
-            # An ask that no longer asks is one change, however many answers follow it: it is
-            # counted once, under "asks", and its answers are not judged.
-            if ask not in seen_asks:
-                seen_asks.add(ask)
-                tally(f"{path.name} asks", ask, verdict != "not_asked")
-            tally(f"{path.name} taken", str(number), verdict in ("taken", "not_asked"))
-            tally(f"{path.name} no wrong value", str(number), verdict != "wrong")
+        _guard_answers(engine, clock, path, tally)
     if sets.conversations:
-        conversations = [c for path in sets.conversations for c in load_conversations(path)]
-        outcome = asyncio.run(run_conversations(engine, clock, conversations))
-        failed = {(f.conversation, f.turn) for f in outcome.failures}
-        for conversation in conversations:
-            for turn in range(1, len(conversation.turns) + 1):
-                tally("conversation turns", f"{conversation.name}:{turn}", (conversation.name, turn) not in failed)
-    return {name: Figure(frozenset(lines.get(name, ())), total) for name, total in totals.items()}
+        _guard_conversations(engine, clock, sets.conversations, tally)
+    return tally.figures()
+
+
+def _guard_questions(engine: Engine, path: Path, tally: _Tally) -> None:
+    from bot.evaluation.questions import NONE, read_rows
+
+    for number, row in read_rows(path):
+        got = engine.classify(row.text)["intent"] or NONE
+        scope = "rejected" if row.intents == [NONE] else "in-scope"
+        tally.add(f"{path.name} {scope} {row.lang}", str(number), got in row.intents)
+        tally.add(f"{path.name} no wrong answer", str(number), got == NONE or got in row.intents)
+
+
+def _guard_answers(engine: Engine, clock: list[date], path: Path, tally: _Tally) -> None:
+    """An ask that no longer asks is one change, however many answers follow it: it is
+    counted once, under "asks", and its answers are not judged."""
+    from bot.evaluation.answers import evaluate_answers
+
+    text = path.read_text(encoding="utf-8").splitlines()
+    report = asyncio.run(evaluate_answers(engine, clock, text, path))
+    verdicts = {miss["line"]: miss["verdict"] for miss in report.misses}
+    asks: set[str] = set()
+    for number in (n for n, line in enumerate(text, start=1) if line.strip()):
+        verdict = verdicts.get(number, "taken")
+        ask = json.loads(text[number - 1])["ask"]
+        if ask not in asks:
+            asks.add(ask)
+            tally.add(f"{path.name} asks", ask, verdict != "not_asked")
+        tally.add(f"{path.name} taken", str(number), verdict in ("taken", "not_asked"))
+        tally.add(f"{path.name} no wrong value", str(number), verdict != "wrong")
+
+
+def _guard_conversations(engine: Engine, clock: list[date], paths: tuple[Path, ...], tally: _Tally) -> None:
+    from bot.evaluation.conversations import load_conversations, run_conversations
+
+    conversations = [c for path in paths for c in load_conversations(path)]
+    outcome = asyncio.run(run_conversations(engine, clock, conversations))
+    failed = {(f.conversation, f.turn) for f in outcome.failures}
+    for conversation in conversations:
+        for turn in range(1, len(conversation.turns) + 1):
+            tally.add("conversation turns", f"{conversation.name}:{turn}", (conversation.name, turn) not in failed)
 
 
 SIGNIFICANCE = 1.96
