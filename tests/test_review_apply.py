@@ -60,12 +60,12 @@ def test_the_export_apply_round_trip_keeps_comments_and_order(kb_copy: Path, gua
 
 
 def test_a_change_that_makes_the_bot_worse_is_refused_and_nothing_written(kb_copy: Path, guard_sets: GuardSets) -> None:
-    where = load_knowledge(kb_copy).intents["where_to_activate"].examples
-    # A deliberately bad change: the where-to-activate questions again (a particle more, which
-    # matching ignores), filed as "not covered".
-    bad = [f"{text}呀" for text in where["zh"][:60]] + [f"{text} please" for text in where["en"][:40]]
+    not_covered = load_knowledge(kb_copy).intents["not_covered"].examples
+    # A deliberately bad change: questions the source does not answer (a particle more, which
+    # matching ignores) filed as where-to-activate questions.
+    bad = [f"{text}呀" for text in not_covered["zh"][:40]] + [f"{text} please" for text in not_covered["en"][:25]]
     files = {path: path.read_bytes() for path in (kb_copy / "intents").glob("*.yaml")}
-    applied = apply(kb_copy, edited_export(kb_copy, "not_covered", bad), guard_sets)
+    applied = apply(kb_copy, edited_export(kb_copy, "where_to_activate", bad), guard_sets)
     assert applied.added and applied.worse and not applied.written
     assert {path: path.read_bytes() for path in files} == files
 
