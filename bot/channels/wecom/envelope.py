@@ -149,14 +149,16 @@ def parse_callback(plaintext: str, *, robot_names: tuple[str, ...] = ()) -> Call
         data = json.loads(plaintext)
     except ValueError:
         raise CallbackError("not JSON") from None
-    chat_type = data.get("chattype", "single") if isinstance(data, dict) else None  # enter_chat's sample has none
+    if not isinstance(data, dict):
+        raise CallbackError("not a JSON object")
+    chat_type = data.get("chattype", "single")  # enter_chat's sample has none: single chats only
     if chat_type not in ("single", "group"):
         raise CallbackError("chattype is not single or group")
     origin = Origin(
         msgid=_get(data, "msgid"),
         user_id=_get(data, "from.userid"),
         chat_id=_get(data, "chatid") if chat_type == "group" else None,
-        response_url=data.get("response_url") or None,
+        response_url=url if isinstance(url := data.get("response_url"), str) and url else None,
     )
     try:
         return Callback(origin, _content(data, robot_names))

@@ -48,7 +48,7 @@ def dumps(payload: dict[str, Any]) -> str:
 
 def markdown(text: str) -> str:
     """Plain ``text`` that reads the same as markdown: markup characters escaped, and each
-    line its own paragraph (a lone newline does not break a markdown line), list items excepted."""
+    line its own paragraph (a lone newline may not break a markdown line), list items excepted."""
     out: list[str] = []
     for line in _MARKUP.sub(lambda m: "\\" + (m.group(1) or m.group(2)), text).splitlines():
         if line := line.strip():  # no leading spaces: they would make code blocks
