@@ -1,0 +1,184 @@
+"""Every documented callback sample parses to what the channel needs; malformed ones do not."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.channels.wecom.envelope import (
+    ButtonPress,
+    Callback,
+    CallbackError,
+    Event,
+    Feedback,
+    NonText,
+    Origin,
+    Refresh,
+    Text,
+    parse_callback,
+    strip_mention,
+)  # fmt: skip
+from tests.wecom_peer import FIXTURES, fixture
+
+MSGID = "CAIQ16HMjQYY/NGagIOAgAMgq4KM0AI="
+GROUP = Origin(MSGID, "USERID", "CHATID", "RESPONSEURL")
+PRESS = ButtonPress(
+    "button_replace_text", "fBmjTL7ErRCQSNA6GZKMlcFiWX1shOvg", (("button_selection_key1", ("button_selection_id1",)),)
+)
+
+EXPECTED: dict[str, Callback] = {
+    "text_group": Callback(GROUP, Text("text", "hello robot", quoted="这是今日的测试情况")),
+    "mixed_group": Callback(
+        Origin("CAIQrcjMjQYY/NGagIOAgAMg6PDc/w0=", "USERID", "CHATID", "RESPONSEURL"),
+        Text("mixed", "这是今日的测试情况", quoted="这是今日的测试情况"),
+    ),
+    "voice_single": Callback(Origin("CAIQrcjMjQYY/NGagIOAgAMg6PDc/w0=", "USERID", None, "RESPONSEURL"), Text("voice", "这是语音转成文本的内容")),
+    "image_single": Callback(Origin("CAIQz7/MjQYY/NGagIOAgAMgl8jK/gI=", "USERID", None, "RESPONSEURL"), NonText("image")),
+    "file_single": Callback(Origin("CAIQrcjMjQYY/NGagIOAgAMg6PDc/w0=", "USERID", None, "RESPONSEURL"), NonText("file")),
+    "video_single": Callback(Origin("CAIQrcjMjQYY/NGagIOAgAMg6PDc/w0=", "USERID", None, "RESPONSEURL"), NonText("video")),
+    "stream_refresh": Callback(Origin("CAIQz7/MjQYY/NGagIOAgAMgl8jK/gI=", "USERID", "CHATID"), Refresh("STREAMID")),
+    "enter_chat": Callback(Origin(MSGID, "USERID", None), Event("enter_chat")),
+    "event_common": Callback(Origin(MSGID, "USERID", None), Event("eventtype_name")),
+    "template_card_event": Callback(GROUP, PRESS),
+    "template_card_event_button": Callback(GROUP, PRESS),
+    "template_card_event_vote": Callback(GROUP, ButtonPress(PRESS.event_key, PRESS.task_id, (("button_selection_key1", ("one", "two")),))),
+    "template_card_event_multiple": Callback(GROUP, ButtonPress(PRESS.event_key, PRESS.task_id, (
+        ("button_selection_key1", ("button_selection_id1",)), ("button_selection_key2", ("button_selection_id2",))))),
+    "template_card_event_menu": Callback(GROUP, ButtonPress(PRESS.event_key, PRESS.task_id)),
+    "feedback_event": Callback(Origin(MSGID, "USERID", "CHATID"), Feedback("FEEDBACKID", "down")),
+}  # fmt: skip
+
+
+def test_every_callback_fixture_is_covered_and_cites_its_page() -> None:
+    names = {p.stem for p in FIXTURES.glob("*.json")}
+    assert names == EXPECTED.keys()
+    for path in FIXTURES.rglob("*.json"):
+        source = json.loads(path.read_text(encoding="utf-8"))["_source"]
+        assert source.startswith("https://developer.work.weixin.qq.com/document/path/1"), path.name
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_documented_sample_parses(name: str) -> None:
+    assert parse_callback(json.dumps(fixture(name), ensure_ascii=False)) == EXPECTED[name]
+
+
+def test_conversations_are_per_member_in_groups_and_per_user_alone() -> None:
+    assert GROUP.conversation_key == "wecom:CHATID:USERID"
+    assert Origin("m", "USERID", None).conversation_key == "wecom:USERID"
+    assert Origin("m", "OTHER", "CHATID").conversation_key != GROUP.conversation_key
+
+
+def test_the_vote_types_are_the_documented_three() -> None:
+    sample = fixture("feedback_event")
+    for number, vote in ((1, "up"), (2, "down"), (3, "cancel")):
+        sample["event"]["feedback_event"]["type"] = number
+        assert parse_callback(json.dumps(sample)).content == Feedback("FEEDBACKID", vote)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "names", "expected"),
+    [
+        ("@RobotA hello robot", (), "hello robot"),
+        ("@机器人\u2005社保卡怎么激活", (), "社保卡怎么激活"),
+        ("社保卡怎么激活 @机器人", (), "社保卡怎么激活"),
+        ("@RobotA", (), ""),
+        ("问 @张三 的卡", (), "问 @张三 的卡"),
+        ("@FAQ Bot 怎么激活", ("FAQ Bot",), "怎么激活"),
+        ("请问 @社保助手 怎么激活", ("社保助手",), "请问 怎么激活"),
+        ("没有提到", ("社保助手",), "没有提到"),
+    ],
+)
+def test_the_mention_is_removed(text: str, names: tuple[str, ...], expected: str) -> None:
+    assert strip_mention(text, names) == expected
+
+
+def test_mentions_are_kept_outside_groups_and_in_voice() -> None:
+    sample = fixture("text_group") | {"chattype": "single"}
+    del sample["chatid"]
+    assert parse_callback(json.dumps(sample)).content == Text(
+        "text", "@RobotA hello robot", quoted="这是今日的测试情况"
+    )
+
+
+def test_mixed_without_text_is_non_text_and_a_json_string_mixed_is_read() -> None:
+    sample = fixture("mixed_group")
+    sample["mixed"]["msg_item"] = sample["mixed"]["msg_item"][1:]
+    assert parse_callback(json.dumps(sample)).content == NonText("mixed")
+    sample = fixture("mixed_group")
+    sample["mixed"] = json.dumps(sample["mixed"], ensure_ascii=False)
+    assert parse_callback(json.dumps(sample)).content == EXPECTED["mixed_group"].content
+
+
+def test_an_empty_transcript_is_non_text() -> None:
+    sample = fixture("voice_single")
+    sample["voice"]["content"] = "  "
+    assert parse_callback(json.dumps(sample)).content == NonText("voice")
+
+
+def test_quotes_of_each_kind() -> None:
+    sample = fixture("text_group")
+    sample["quote"] = {"msgtype": "voice", "voice": {"content": "语音"}}
+    assert parse_callback(json.dumps(sample)).content == Text("text", "hello robot", quoted="语音")
+    sample["quote"] = {"msgtype": "image", "image": {"url": "URL"}}
+    assert parse_callback(json.dumps(sample)).content == Text("text", "hello robot", quoted=None)
+
+
+def test_the_table_spelling_of_the_button_key_is_read() -> None:
+    sample = fixture("template_card_event_menu")
+    card = sample["event"]["template_card_event"]
+    card["eventkey"] = card.pop("event_key")
+    assert parse_callback(json.dumps(sample)).content == ButtonPress(PRESS.event_key, PRESS.task_id)
+
+
+def _without(name: str, *path: str) -> dict[str, object]:
+    sample = fixture(name)
+    node = sample
+    for key in path[:-1]:
+        node = node[key]
+    del node[path[-1]]
+    return sample
+
+
+def _with(name: str, value: object, *path: str) -> dict[str, object]:
+    sample = fixture(name)
+    node = sample
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return sample
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        _without("text_group", "msgid"),
+        _without("text_group", "from", "userid"),
+        _without("text_group", "from"),
+        _without("text_group", "msgtype"),
+        _without("text_group", "chatid"),
+        _without("text_group", "text"),
+        _with("text_group", 5, "text", "content"),
+        _with("text_group", "private", "chattype"),
+        _with("text_group", 42, "msgid"),
+        _without("mixed_group", "mixed", "msg_item"),
+        _with("mixed_group", "{not json", "mixed"),
+        _with("mixed_group", [{"msgtype": "text", "text": {}}], "mixed", "msg_item"),
+        _without("stream_refresh", "stream", "id"),
+        _without("enter_chat", "event", "eventtype"),
+        _with("feedback_event", 7, "event", "feedback_event", "type"),
+        _without("feedback_event", "event", "feedback_event", "id"),
+        _without("template_card_event", "event", "template_card_event", "event_key"),
+        _with("template_card_event", "x", "event", "template_card_event", "selected_items"),
+    ],
+)
+def test_a_malformed_callback_is_refused_without_echoing_it(payload: dict[str, object]) -> None:
+    with pytest.raises(CallbackError) as caught:
+        parse_callback(json.dumps(payload, ensure_ascii=False))
+    assert "USERID" not in str(caught.value) and "hello" not in str(caught.value)
+
+
+@pytest.mark.parametrize("plaintext", ["", "not json", "[]", "null", '"text"', "{}"])
+def test_what_is_not_a_callback_object_is_refused(plaintext: str) -> None:
+    with pytest.raises(CallbackError):
+        parse_callback(plaintext)
