@@ -32,15 +32,15 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from telegram import User
 
 from bot.channels import telegram as telegram_channel
-from bot.channels.telegram_text import split_message
-from bot.messages import Turn
+from bot.channels.telegram_text import language_of_code, split_message
+from bot.messages import Command, Turn
 from bot.runtime import build_engine
 from bot.settings import Settings
 from bot.state import MemoryStore
 
+COMMANDS = {"/start": Command.START, "/help": Command.HELP, "/cancel": Command.CANCEL}
 TOKEN = "123456789:AAEfakefakefakefakefakefakefake_-0123"
 BOT_ID = 123456789
 BOT_USERNAME = "SheBaoFaqBot"
@@ -529,33 +529,24 @@ class RunningBot:
         await asyncio.wait_for(self.application.update_queue.join(), timeout)
 
     async def expect_handle(self, key: str, text: str, user: dict[str, Any]) -> Turn:
-        """What the reference engine answers to ``text``, with the hint the channel gives."""
-        hint = await telegram_channel.language_hint(self.reference_store, key, User.de_json(user))
-        turn = await self.reference.handle(key, text, language=hint)
-        await telegram_channel.remember_language(self.reference_store, key, turn)
-        return turn
+        """What the reference engine answers to ``text`` (slash commands mapped as the
+        channel maps them), with the language hint the channel gives."""
+        hint = language_of_code(user.get("language_code"))
+        return await self.reference.handle(key, COMMANDS.get(text, text), hint=hint)
 
     async def expect_welcome(self, key: str, language: Any) -> Turn:
-        turn = await self.reference.welcome(key, language)
-        await telegram_channel.remember_language(self.reference_store, key, turn)
-        return turn
+        return await self.reference.handle(key, Command.START, hint=language)
 
     async def expect_choose_pending(self, key: str, index: int) -> Turn | None:
         """The reference engine choosing ``index`` of the question pending for ``key``."""
         state = await self.reference_store.get(key)
         assert state is not None and state.pending is not None, "nothing pending"
-        chosen = await self.reference.choose(key, state.pending.prompt_id, index)
-        if chosen is not None:
-            await telegram_channel.remember_language(self.reference_store, key, chosen)
-        return chosen
+        return await self.reference.choose(key, state.pending.prompt_id, index)
 
     async def expect_choose(self, key: str, turn: Turn, index: int) -> Turn | None:
         """The reference engine choosing ``index`` of the last question in ``turn``."""
         prompt = next(r.prompt_id for r in reversed(turn.replies) if r.prompt_id)
-        chosen = await self.reference.choose(key, prompt, index)
-        if chosen is not None:
-            await telegram_channel.remember_language(self.reference_store, key, chosen)
-        return chosen
+        return await self.reference.choose(key, prompt, index)
 
     async def send(self, update: dict[str, Any], replies: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Enqueue ``update`` and return the ``replies`` new messages it caused in its chat."""

@@ -127,11 +127,13 @@ async def test_pending_follow_up_survives_sigkill_and_restart(
         pending = await stored(state_url, conversation_key(user))
         assert pending is not None and pending.pending is not None  # type: ignore[attr-defined]
         assert pending.pending.slot == SLOT and pending.slots == {}  # type: ignore[attr-defined]
-        assert await stored(state_url, conversation_key(other)) is None
+        finished = await stored(state_url, conversation_key(other))
+        assert finished is not None and finished.pending is None  # type: ignore[attr-defined]
 
         await asyncio.to_thread(server.start)  # same state URL, new process, new port
         assert await say(server.base_url, user, "2") == expected.contents[1]
-        assert await stored(state_url, conversation_key(user)) is None  # finished: no state left
+        finished = await stored(state_url, conversation_key(user))
+        assert finished is not None and finished.pending is None  # type: ignore[attr-defined]
     finally:
         await asyncio.to_thread(server.stop)
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.channels.telegram import conversation_key
 from bot.channels.telegram_text import utf16_len
-from bot.messages import Language, Reply, Turn
+from bot.messages import Command, Language, Reply, Turn
 from bot.state import MemoryStore
 from tests.fake_telegram import FakeTelegram, RunningBot, buttons, engine_for, expected_messages, polling_bot, shown
 
@@ -24,10 +24,10 @@ def texts(messages: list[dict[str, Any]]) -> list[tuple[str, tuple[str, ...]]]:
 async def first_topic_with_follow_up(tg: RunningBot, language: Language) -> int:
     """The index of a welcome topic whose answer asks a follow-up question with choices."""
     probe = engine_for(tg.settings, MemoryStore())
-    welcome = await probe.welcome("probe", language)
+    welcome = await probe.handle("probe", Command.START, hint=language)
     for index in range(len(welcome.replies[-1].choices)):
         key = f"probe{index}"
-        menu = await probe.welcome(key, language)
+        menu = await probe.handle(key, Command.START, hint=language)
         turn = await probe.choose(key, menu.replies[-1].prompt_id, index)
         if turn is not None and turn.replies[-1].choices:
             return index
@@ -94,7 +94,7 @@ async def test_start_language_comes_from_language_code(tg: RunningBot, language:
     other: Language = "en" if language == "zh" else "zh"
     key = conversation_key(chat["id"], user["id"])
     assert texts(sent) == expected_messages(await tg.expect_welcome(key, language))
-    assert texts(sent) != expected_messages(await tg.expect_welcome(key, other))
+    assert texts(sent) != expected_messages(await tg.expect_welcome(key + ":other", other))
 
 
 async def test_bare_ask_shows_the_topics_in_the_conversations_language(tg: RunningBot) -> None:
@@ -183,8 +183,8 @@ class LongAnswers:
     def __init__(self, engine: Any) -> None:
         self.engine = engine
 
-    async def handle(self, key: str, text: str, *, language: Language | None = None) -> Turn:
-        turn = await self.engine.handle(key, text, language=language)
+    async def handle(self, key: str, text: str | Command, *, hint: Language | None = None) -> Turn:
+        turn = await self.engine.handle(key, text, hint=hint)
         paragraphs = [f"{n}. " + "社保卡激活说明。" * 100 for n in range(12)]  # ~9600 units
         long_line = "x" * 5000
         replies = (Reply("\n\n".join(paragraphs)), Reply(long_line), *turn.replies)

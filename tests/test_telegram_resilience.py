@@ -9,7 +9,7 @@ import pytest
 
 from bot.channels.log_ids import log_key, user_ref
 from bot.channels.telegram import conversation_key
-from bot.messages import Language, Turn
+from bot.messages import Command, Language, Turn
 from tests.fake_telegram import FakeTelegram, RunningBot, expected_messages, polling_bot, shown
 
 
@@ -71,10 +71,10 @@ class Exploding:
     def __init__(self, engine: Any) -> None:
         self.engine = engine
 
-    async def handle(self, key: str, text: str, *, language: Language | None = None) -> Turn:
+    async def handle(self, key: str, text: str | Command, *, hint: Language | None = None) -> Turn:
         if text == "boom":
             raise RuntimeError("engine failure")
-        return await self.engine.handle(key, text, language=language)
+        return await self.engine.handle(key, text, hint=hint)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.engine, name)

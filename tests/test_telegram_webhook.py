@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from bot.channels.telegram import ALLOWED_UPDATES, ConfigurationError, conversation_key
+from bot.messages import Command
 from bot.settings import Settings
 from bot.state import MemoryStore
 from bot.web import MAX_BODY_BYTES, SECRET_HEADER, create_app
@@ -71,7 +72,7 @@ async def test_a_good_update_is_answered(web: WebhookBot) -> None:
     user = fake.user(3001, language_code="zh-hans")
     chat = fake.private_chat(user)
     key = conversation_key(chat["id"], user["id"])
-    welcome = await web.reference.welcome(key, "zh")
+    welcome = await web.reference.handle(key, Command.START, hint="zh")
     response = await web.post(fake.text_update(chat, user, "/start"))
     assert (response.status_code, response.text) == (200, "ok")
     sent = await fake.wait_sent(chat["id"], len(expected_messages(welcome)))
@@ -154,7 +155,7 @@ async def test_a_repeated_update_is_processed_once(web: WebhookBot) -> None:
     chat = fake.private_chat(user)
     update = fake.text_update(chat, user, "how do I activate my card")
     key = conversation_key(chat["id"], user["id"])
-    expected = await web.reference.handle(key, "how do I activate my card", language="en")
+    expected = await web.reference.handle(key, "how do I activate my card", hint="en")
     responses = await asyncio.gather(*(web.post(update) for _ in range(3)))
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert (await web.post(update)).status_code == 200

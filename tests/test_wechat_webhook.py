@@ -24,7 +24,7 @@ from wechatpy.crypto import PrpCrypto
 from bot.channels.wechat import WeChatChannel, wechat_routes
 from bot.channels.wechat_format import MAX_CONTENT_BYTES
 from bot.dialogue import Engine
-from bot.messages import Language, Reply, Turn
+from bot.messages import Command, Language, Locale, Reply, Turn
 from bot.runtime import build_engine
 from bot.state import MemoryStore
 from tests.test_wechat_peer import ACCOUNT, AES_KEY, APP_ID, TOKEN, WeChatPeer, message_xml, settings, wechat_signature
@@ -42,27 +42,24 @@ class CountingEngine:
         self.calls: list[tuple[str, str]] = []
         self.finished = 0
 
-    async def handle(self, key: str, text: str, *, language: Language | None = None) -> Turn:
-        self.calls.append(("handle", key))
+    async def handle(self, key: str, message: str | Command, *, hint: Language | None = None) -> Turn:
+        self.calls.append(("welcome" if message is Command.START else "handle", key))
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.fail:
             raise RuntimeError("engine exploded")
-        turn = await self.inner.handle(key, text, language=language)
+        turn = await self.inner.handle(key, message, hint=hint)
         self.finished += 1
         return turn
-
-    async def welcome(self, key: str, language: Language) -> Turn:
-        self.calls.append(("welcome", key))
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        return await self.inner.welcome(key, language)
 
     async def choose(self, key: str, prompt_id: str, index: int) -> Turn | None:
         return await self.inner.choose(key, prompt_id, index)
 
-    def notice(self, name: str, language: Language) -> str:
-        return self.inner.notice(name, language)
+    async def locale(self, key: str, hint: Language | None = None) -> Locale:
+        return await self.inner.locale(key, hint)
+
+    def notice(self, name: str, locale: Locale | Language) -> str:
+        return self.inner.notice(name, locale)
 
 
 class LongAnswerEngine(CountingEngine):
@@ -70,11 +67,11 @@ class LongAnswerEngine(CountingEngine):
 
     LONG = "\n\n".join(f"第{i}段：" + "社保卡激活说明。" * 25 + f"（{i}）" for i in range(1, 13))
 
-    async def handle(self, key: str, text: str, *, language: Language | None = None) -> Turn:
-        if text == "long please":
+    async def handle(self, key: str, message: str | Command, *, hint: Language | None = None) -> Turn:
+        if message == "long please":
             self.calls.append(("handle", key))
             return Turn(intent="long", language="zh", replies=(Reply(self.LONG),))
-        return await super().handle(key, text, language=language)
+        return await super().handle(key, message, hint=hint)
 
 
 @dataclass
@@ -243,7 +240,7 @@ async def test_numbers_and_zero_get_the_users_language_as_hint() -> None:
     question = "How do I activate my social security card?"
     reference = reference_engine()
     language = (await reference.handle("ref", question)).language
-    expected = await reference.handle("ref", "0", language=language)
+    expected = await reference.handle("ref", "0", hint=language)
     async with harness() as h:
         await h.peer.text(USER, question)
         reply = await h.peer.text(USER, "0")  # nothing was cut, so "0" goes to the engine
@@ -251,7 +248,7 @@ async def test_numbers_and_zero_get_the_users_language_as_hint() -> None:
 
 
 async def test_subscribe_gets_the_welcome() -> None:
-    expected = await reference_engine().welcome("ref", "zh")
+    expected = await reference_engine().handle("ref", Command.START)
     async with harness() as h:
         reply = await h.peer.post(message_xml("event", USER, Event="subscribe", EventKey=""))
         assert_reply_envelope(reply)
@@ -371,7 +368,7 @@ async def test_retry_after_the_slow_turn_finished_gets_the_real_answer() -> None
 
 
 async def test_slow_subscribe_is_welcomed_on_the_retry() -> None:
-    expected = await reference_engine().welcome("ref", "zh")
+    expected = await reference_engine().handle("ref", Command.START)
     async with harness(engine_options={"delay": 0.3}, engine_timeout=0.1, retry_wait=1.0) as h:
         push = message_xml("event", USER, Event="subscribe", create_time=int(time.time()))
         assert (await h.peer.post(push)).is_success
