@@ -46,6 +46,7 @@ SYSTEM_TEXTS = (
     "disambiguation",
     "menu",
     "unavailable",
+    "flood",
 )
 
 

@@ -4,17 +4,46 @@
 persistence, throw-away directory): the Redis store and the multi-worker tests must
 run against the real thing, not a fake whose semantics drift. It is never skipped:
 a missing ``redis-server`` fails the run with a message saying what to install.
+
+``make_engine`` is the one way tests get an engine: the knowledge base and matcher are
+built once per session and shared; each engine gets the store it is given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.support_processes import redis_server_binary, start_redis, stop_process
+from bot.dialogue import Engine
+from bot.runtime import build_engine
+from bot.settings import Settings
+from bot.state import MemoryStore, StateStore
+from devtools.processes import redis_server_binary, start_redis, stop_process
 
 pytest_plugins = ["tests.fake_telegram"]
+
+MakeEngine = Callable[..., Engine]
+
+
+@pytest.fixture(scope="session")
+def prototype_engine() -> Engine:
+    """The engine on the shipped knowledge base, built once (the matcher is slow to build)."""
+    return build_engine(Settings(_env_file=None), MemoryStore())  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def make_engine(prototype_engine: Engine) -> MakeEngine:
+    """``make_engine(store=None)``: an engine sharing the prototype's knowledge and matcher,
+    on ``store`` (a fresh memory store by default)."""
+
+    def make(store: StateStore | None = None) -> Engine:
+        engine = copy.copy(prototype_engine)
+        engine.store = store or MemoryStore()
+        return engine
+
+    return make
 
 
 @pytest.fixture(scope="session")

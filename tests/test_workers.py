@@ -31,12 +31,13 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
+from bot.channels.telegram.config import SECRET_HEADER
 from bot.dialogue import Engine
 from bot.messages import Turn
 from bot.state import ConversationState, MemoryStore, StateStore, open_store
-from bot.web import SECRET_HEADER
+from devtools.processes import ServeProcess, connection_owner
+from tests.conftest import MakeEngine
 from tests.fake_telegram import FakeTelegram
-from tests.support_processes import ServeProcess, connection_owner
 from tests.test_restart import QUESTION, QUESTION_EN, Reference, conversation_key
 from tests.test_wechat_peer import TOKEN, Reply, WeChatPeer, message_xml
 
@@ -63,6 +64,8 @@ class Observed(StateStore):
 
     def __init__(self, inner: StateStore, journal: Journal, hold: dict[str, asyncio.Event] | None = None) -> None:
         self.inner = inner
+        self.tokens = inner.tokens
+        self.inbox = inner.inbox
         self.journal = journal
         self.hold = hold or {}
         self.holding: dict[str, asyncio.Event] = defaultdict(asyncio.Event)  # set once a hold is reached
@@ -92,19 +95,13 @@ class Observed(StateStore):
             finally:
                 self.journal.inside[key] -= 1
 
-    async def claim(self, token: str, ttl_seconds: float) -> bool:
-        return await self.inner.claim(token, ttl_seconds)
-
-    async def remember(self, token: str, value: str, ttl_seconds: float) -> None:
-        await self.inner.remember(token, value, ttl_seconds)
-
-    async def recall(self, token: str) -> str | None:
-        return await self.inner.recall(token)
+    async def check(self) -> None:
+        await self.inner.check()
 
 
 @pytest.fixture(scope="module")
-def reference() -> Reference:
-    return Reference()
+def reference(make_engine: MakeEngine) -> Reference:
+    return Reference(make_engine())
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -408,7 +405,7 @@ async def test_a_resent_telegram_update_is_answered_once(cluster: Cluster) -> No
     assert [response.status_code for response in responses] == [200, 200]
     (sent,) = await fake.wait_sent(chat["id"], 1, timeout=20)
     assert sent["reply_markup"]["inline_keyboard"], "the follow-up question offers its choices"
-    assert cluster.server.log().count(f"webhook_duplicate update_id={update['update_id']}") == 1
+    assert cluster.server.log().count(f"telegram.update_duplicate update_id={update['update_id']}") == 1
 
     # A later update of the same chat is answered; the duplicate never was.
     follow = fake.text_update(chat, user, "2")

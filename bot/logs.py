@@ -1,10 +1,15 @@
-"""Logging for the long-running commands, with secrets kept out of every line.
+"""Logging for every command: structured lines, and secrets kept out of every line.
+
+Lines are ``<event> key=value …`` (:func:`event`), the fields also attached to the record
+as ``record.fields`` for JSON formatters. They carry no message text, no user or chat id
+(channels pass a keyed hash, :mod:`bot.channels.common.ids`) and no secret.
 
 The Bot API puts the token in every request URL, and ``httpx`` logs request URLs at
 INFO level: that logger is turned down to WARNING, and a filter on the root handlers
 replaces any configured secret that still shows up in a record with ``***``.
 python-telegram-bot logs whole updates and request parameters (chat ids, users' messages)
 at DEBUG level: its loggers are kept at INFO, even with ``FAQBOT_LOG_LEVEL=DEBUG``.
+uvicorn's access log (request lines carry WeChat's query string: OpenIDs, signatures) is off.
 """
 
 from __future__ import annotations
@@ -14,7 +19,13 @@ from collections.abc import Iterable
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 #: Logger → the lowest level it may log at.
-_NOISY_LOGGERS = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "telegram": logging.INFO}
+_NOISY_LOGGERS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "telegram": logging.INFO,
+    "hpack": logging.INFO,
+    "asyncio": logging.INFO,
+}
 _FORMATTER = logging.Formatter()
 
 
@@ -61,3 +72,11 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     for handler in root.handlers:
         handler.filters = [f for f in handler.filters if not isinstance(f, RedactingFilter)]
         handler.addFilter(redactor)
+
+
+def event(logger: logging.Logger, level: int, name: str, /, **fields: object) -> None:
+    """One structured log line, ``name key=value …``; no message text or raw ids in ``fields``."""
+    if not logger.isEnabledFor(level):
+        return
+    rendered = " ".join(f"{key}={value}" for key, value in fields.items())
+    logger.log(level, "%s %s", name, rendered, extra={"fields": {"event": name, **fields}})
