@@ -15,6 +15,7 @@ uvicorn's access log (request lines carry WeChat's query string: OpenIDs, signat
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -53,6 +54,30 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class OncePerMinute(logging.Filter):
+    """Lets a record with a given message through at most once a minute: a client sending
+    garbage at a high rate must not flood the log with uvicorn's per-request warnings."""
+
+    PERIOD_SECONDS = 60.0
+
+    def __init__(self, messages: Iterable[str]) -> None:
+        super().__init__("faqbot.once-per-minute")
+        self.messages = frozenset(messages)
+        self.last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg not in self.messages:
+            return True
+        now = time.monotonic()
+        if now - self.last.get(str(record.msg), -self.PERIOD_SECONDS) < self.PERIOD_SECONDS:
+            return False
+        self.last[str(record.msg)] = now
+        return True
+
+
+_THROTTLED_UVICORN = OncePerMinute(["Invalid HTTP request received.", "Exceeded concurrency limit."])
+
+
 def quiet_library_logs() -> None:
     """Keep ``httpx``/``httpcore`` request lines (which carry the bot token) out of INFO logs,
     and python-telegram-bot's DEBUG lines (which carry chat ids and messages) out of all logs."""
@@ -60,6 +85,9 @@ def quiet_library_logs() -> None:
         logger = logging.getLogger(name)
         if logger.level < lowest:
             logger.setLevel(lowest)
+    uvicorn = logging.getLogger("uvicorn.error")
+    if _THROTTLED_UVICORN not in uvicorn.filters:
+        uvicorn.addFilter(_THROTTLED_UVICORN)
 
 
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
@@ -74,9 +102,24 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
         handler.addFilter(redactor)
 
 
+_repeats: dict[str, tuple[float, int]] = {}  # throttle key -> (when last logged, suppressed since)
+
+
 def event(logger: logging.Logger, level: int, name: str, /, **fields: object) -> None:
     """One structured log line, ``name key=value …``; no message text or raw ids in ``fields``."""
-    if not logger.isEnabledFor(level):
+    if logger.isEnabledFor(level):
+        rendered = " ".join(f"{key}={value}" for key, value in fields.items())
+        logger.log(level, "%s %s", name, rendered, extra={"fields": {"event": name, **fields}})
+
+
+def event_once_a_minute(key: str, logger: logging.Logger, level: int, name: str, /, **fields: object) -> None:
+    """:func:`event`, written at most once a minute per ``key`` (e.g. the event and its
+    reason), with ``suppressed=N`` counting the lines left out meanwhile: requests anyone
+    can send (unsigned, malformed) cannot flood the log."""
+    now = time.monotonic()
+    last, suppressed = _repeats.get(key, (-OncePerMinute.PERIOD_SECONDS, 0))
+    if now - last < OncePerMinute.PERIOD_SECONDS:
+        _repeats[key] = (last, suppressed + 1)
         return
-    rendered = " ".join(f"{key}={value}" for key, value in fields.items())
-    logger.log(level, "%s %s", name, rendered, extra={"fields": {"event": name, **fields}})
+    _repeats[key] = (now, 0)
+    event(logger, level, name, **fields, **({"suppressed": suppressed} if suppressed else {}))

@@ -41,8 +41,10 @@ from bot.web import GRACEFUL_REQUESTS_SECONDS, check_settings, create_app
 
 log = logging.getLogger(__name__)
 
-RESERVED_FILES = 64
-"""File descriptors kept free of client connections (logs, SQLite, the Bot API…; plus the Redis pool)."""
+RESERVED_FILES = 256
+"""File descriptors kept free of client connections: logs, SQLite, the Bot API… (plus the Redis
+pool), and room for the accepts of two loop iterations (asyncio accepts up to 100 connections
+at a time; the connections they evict are closed an iteration later)."""
 ACCEPT_ERROR_LOG_SECONDS = 60.0
 _ACCEPT_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     faqbot_state_url: str = "sqlite:///data/state.db"
     faqbot_state_idle_minutes: float = Field(default=30.0, gt=0, le=7 * 24 * 60, allow_inf_nan=False)
     faqbot_redis_pool_size: int = Field(default=32, ge=1, le=10_000)
-    faqbot_redis_pool_wait_seconds: float = Field(default=2.0, gt=0, le=60, allow_inf_nan=False)
+    faqbot_redis_pool_wait_seconds: float = Field(default=5.0, gt=0, le=60, allow_inf_nan=False)
 
     # Flood limits: questions per member per minute (0 = no limit)
     faqbot_flood_group_per_minute: int = Field(default=3, ge=0, le=10_000)

@@ -164,6 +164,9 @@ class FakeTelegram:
             result = await handler(params)
         except BadRequest as exc:
             return _error(400, f"Bad Request: {exc}")
+        finally:
+            async with self._changed:  # waiters look again once the call has had its effect
+                self._changed.notify_all()
         return _json({"ok": True, "result": result})
 
     @staticmethod
@@ -582,7 +585,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sending, "SEND_BACKOFF_SECONDS", 0.05)
+    monkeypatch.setattr(sending, "SEND_BACKOFF_SECONDS", 0.1)
 
 
 @contextlib.asynccontextmanager

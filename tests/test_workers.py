@@ -416,3 +416,53 @@ async def test_a_resent_telegram_update_is_answered_once(cluster: Cluster) -> No
     messages = fake.sent(chat["id"])
     assert len(messages) == 2
     assert "reply_markup" not in messages[1] or not messages[1]["reply_markup"].get("inline_keyboard")
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_question_and_its_answer_keep_their_order_across_workers(
+    cluster: Cluster, reference: Reference
+) -> None:
+    """Issue 10, case 7: with several workers, 8 % of follow-up answers were processed before
+    their question and 12 % sent before it."""
+    fake = cluster.fake
+    expected = await reference.follow_up()
+    users = [fake.user(7_400_000 + n, language_code="zh") for n in range(30)]
+    async with connections_to_distinct_workers(cluster, 2) as (one, two):
+
+        async def converse(user: dict[str, Any]) -> int:
+            chat = fake.private_chat(user)
+            question, answer = fake.text_update(chat, user, QUESTION), fake.text_update(chat, user, "2")
+            first = await one.post("/telegram", json=question, headers=TELEGRAM_HEADERS)
+            second = await two.post("/telegram", json=answer, headers=TELEGRAM_HEADERS)  # right after, elsewhere
+            assert (first.status_code, second.status_code) == (200, 200)
+            return int(chat["id"])
+
+        chats = await asyncio.gather(*(converse(user) for user in users))
+    await fake.wait_until(lambda: all(len(fake.sent(chat)) >= 2 for chat in chats), 60)
+    for chat in chats:
+        asked, answered = fake.sent(chat)
+        assert asked["reply_markup"]["inline_keyboard"], "the question came first"
+        assert answered["text"] == expected.turns[1].replies[0].text  # "2" answered the question
+
+
+def _turns(metrics_text: str) -> float:
+    """All WeChat turns in a /metrics scrape (every result)."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics_text.splitlines()
+        if line.startswith('faqbot_turns_total{channel="wechat"')
+    )
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_metrics_add_up_the_workers(cluster: Cluster) -> None:
+    """``GET /metrics`` on any worker reports the turns of all of them."""
+    async with httpx.AsyncClient(base_url=cluster.server.base_url, timeout=20) as client:
+        before = _turns((await client.get("/metrics")).text)
+    deliveries = [
+        await deliver(cluster, message_xml("text", f"oMetrics{n:03d}", Content=QUESTION_EN)) for n in range(12)
+    ]
+    assert len({delivery.worker for delivery in deliveries}) >= 2
+    async with connections_to_distinct_workers(cluster, 2) as clients:
+        scrapes = [_turns((await client.get("/metrics")).text) for client in clients]
+    assert scrapes == [before + 12, before + 12]

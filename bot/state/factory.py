@@ -35,7 +35,7 @@ class RedisPool:
     ``unavailable`` answer), and up to ``timeout_seconds`` for Redis's reply."""
 
     size: int = 32
-    wait_seconds: float = 2.0
+    wait_seconds: float = 5.0
     timeout_seconds: float = 2.0
 
 

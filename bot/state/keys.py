@@ -91,49 +91,36 @@ def wechat_more(open_id: str) -> str:
 # -- the Redis layout ------------------------------------------------------------------------
 
 
+class Namespace:
+    """Keys under one prefix: ``namespace(name)`` is ``prefix + name``."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def __call__(self, name: str) -> str:
+        return self.prefix + name
+
+
 class RedisKeys:
     """Redis key names under one prefix (default ``faqbot:``; one Redis can serve several
     deployments with different prefixes)."""
 
     def __init__(self, prefix: str = "faqbot:") -> None:
         self.prefix = prefix
-
-    def state(self, conversation: str) -> str:
-        return f"{self.prefix}state:{conversation}"
-
-    def lock_queue(self, conversation: str) -> str:
-        """The list of lock tokens waiting for a conversation, the holder first."""
-        return f"{self.prefix}lock:{conversation}"
-
-    @property
-    def lease_prefix(self) -> str:
-        """``<prefix>lease:<lock token>``: a lock token whose key expired belongs to a dead worker."""
-        return f"{self.prefix}lease:"
-
-    def claim(self, token: str) -> str:
-        return f"{self.prefix}claim:{token}"
-
-    def value(self, token: str) -> str:
-        return f"{self.prefix}value:{token}"
-
-    def bucket(self, name: str) -> str:
-        return f"{self.prefix}bucket:{name}"
-
-    def inbox_queue(self, chat: str) -> str:
-        return f"{self.prefix}inbox:q:{chat}"
-
-    def inbox_lease(self, chat: str) -> str:
-        return f"{self.prefix}inbox:lease:{chat}"
-
-    @property
-    def inbox_ready(self) -> str:
+        self.state = Namespace(f"{prefix}state:")
+        """The conversation state as JSON, expiring after the idle timeout."""
+        self.lock_queue = Namespace(f"{prefix}lock:")
+        """The tokens waiting for a conversation's lock, the holder first."""
+        self.lease = Namespace(f"{prefix}lease:")
+        """Alive while the worker of a lock token is; an expired one belonged to a dead worker."""
+        self.claim = Namespace(f"{prefix}claim:")
+        self.value = Namespace(f"{prefix}value:")
+        self.bucket = Namespace(f"{prefix}bucket:")
+        self.inbox_queue = Namespace(f"{prefix}inbox:q:")
+        """A chat's accepted updates, oldest first."""
+        self.inbox_lease = Namespace(f"{prefix}inbox:lease:")
+        """The worker draining a chat."""
+        self.inbox_ready = f"{prefix}inbox:ready"
         """Sorted set: chat → when it may be taken (now, or when its lease runs out)."""
-        return f"{self.prefix}inbox:ready"
-
-    @property
-    def inbox_size(self) -> str:
-        return f"{self.prefix}inbox:size"
-
-    @property
-    def health(self) -> str:
-        return f"{self.prefix}health"
+        self.inbox_size = f"{prefix}inbox:size"
+        self.health = f"{prefix}health"

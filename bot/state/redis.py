@@ -149,18 +149,18 @@ class RedisStore(StateStore):
         deadline = time.monotonic() + self.lock_wait_seconds
         pause, join = POLL_FIRST_SECONDS, 1
         while True:
-            result = await self._acquire(keys=keys, args=[token, lease, join, self.keys.lease_prefix, queue_ttl])
+            result = await self._acquire(keys=keys, args=[token, lease, join, self.keys.lease.prefix, queue_ttl])
             if result[0] == 1:
                 return _Session(token, result[1] if len(result) > 1 else None)
             if time.monotonic() >= deadline:
-                await self._abandon(keys=keys[:1], args=[token, self.keys.lease_prefix])
+                await self._abandon(keys=keys[:1], args=[token, self.keys.lease.prefix])
                 # The key is left out: it identifies a user.
                 raise TimeoutError(f"conversation lock still held by another worker after {self.lock_wait_seconds:g} s")
             await asyncio.sleep(pause)
             pause, join = min(pause * 1.5, self.lock_poll_seconds), 0
 
     async def _leave(self, key: str, session: _Session, write: tuple[str, str], *, quietly: bool = False) -> None:
-        args: list[Any] = [session.token, write[0], write[1], ms(self.idle_ttl_seconds), self.keys.lease_prefix]
+        args: list[Any] = [session.token, write[0], write[1], ms(self.idle_ttl_seconds), self.keys.lease.prefix]
         try:
             held = await self._release(keys=[self.keys.lock_queue(key), self.keys.state(key)], args=args)
         except RedisError as exc:

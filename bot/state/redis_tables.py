@@ -119,7 +119,7 @@ class RedisInbox(Inbox):
 
     async def done(self, chat: str, owner: str, entry_id: str, lease_seconds: float) -> InboxEntry | None:
         keys = [*self._chat_keys(chat), self.keys.inbox_size]
-        args: list[str | int] = [owner, entry_id, ms(lease_seconds), chat, self.keys.claim("")]
+        args: list[str | int] = [owner, entry_id, ms(lease_seconds), chat, self.keys.claim.prefix]
         return _entry(await self._done(keys=keys, args=args))
 
     async def extend(self, chat: str, owner: str, lease_seconds: float) -> bool:

@@ -19,6 +19,7 @@ import logging
 import os
 import secrets
 import socket
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot import metrics
@@ -52,26 +53,28 @@ class EntryHandler(Protocol):
         """Send what :meth:`prepare` returned; :class:`RetryLater` when the platform is down."""
 
 
-class Dispatcher:
-    """Drains the chats of one inbox with at most ``concurrency`` chats at a time."""
+@dataclass(frozen=True)
+class Pace:
+    """How a dispatcher works: chats drained at once, the lease on a chat (renewed every
+    third of it while an entry is processed; a dead worker's chats are taken over when it
+    runs out), and how often the inbox is scanned for chats nobody drains."""
 
-    def __init__(
-        self,
-        inbox: Inbox,
-        handler: EntryHandler,
-        *,
-        channel: str,
-        concurrency: int = 64,
-        lease_seconds: float = 10.0,
-        scan_seconds: float = 0.5,
-    ) -> None:
+    concurrency: int = 64
+    lease_seconds: float = 5.0
+    scan_seconds: float = 0.5
+
+
+class Dispatcher:
+    """Drains the chats of one inbox with at most ``pace.concurrency`` chats at a time."""
+
+    def __init__(self, inbox: Inbox, handler: EntryHandler, channel: str, pace: Pace = Pace()) -> None:
         self.inbox = inbox
         self.handler = handler
         self.channel = channel
-        self.lease_seconds = lease_seconds
-        self.scan_seconds = scan_seconds
+        self.lease_seconds = pace.lease_seconds
+        self.scan_seconds = pace.scan_seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self._slots = asyncio.Semaphore(concurrency)
+        self._slots = asyncio.Semaphore(pace.concurrency)
         self._active: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
         self._attempts: dict[str, int] = {}

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 HEAVY_CHARS = 200
 """Messages longer than this take the one-at-a-time lane."""
 _LANE_PAUSE_SECONDS = 0.002
+LOCALE_SECONDS = 0.5
+"""How long a notice waits for the conversation's language (a hung store must not delay it)."""
 
 
 class CpuLane:
@@ -74,8 +76,12 @@ class Turns:
             return self.engine.classify(text)
 
     async def notice(self, name: str, key: str, hint: Language | None = None) -> tuple[str, Locale]:
-        """The fixed notice ``name`` in the language and script of conversation ``key``."""
-        locale = await self.engine.locale(key, hint)  # never raises
+        """The fixed notice ``name`` in the language and script of conversation ``key``
+        (``hint``'s, or Simplified Chinese, when the store does not answer promptly)."""
+        try:
+            locale = await asyncio.wait_for(self.engine.locale(key, hint), LOCALE_SECONDS)  # never raises
+        except asyncio.TimeoutError:
+            locale = Locale(hint or "zh")
         metrics.NOTICES.labels(self.channel, name).inc()
         return self.engine.notice(name, locale), locale
 

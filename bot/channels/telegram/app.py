@@ -55,8 +55,8 @@ class TelegramChannel:
         flood = FloodGuard(store.tokens, FloodLimits.from_settings(settings))
         sender = Sender(self.bot, store.tokens, self.log_key)
         turns = Turns(engine, "telegram", lane)
-        self.handler = TelegramHandler(self.bot, turns, flood, store.tokens, sender, auto_answer=auto_answer)
-        self.dispatcher = Dispatcher(store.inbox, self.handler, channel="telegram")
+        self.handler = TelegramHandler(self.bot, turns, flood, store.tokens, sender, auto_answer)
+        self.dispatcher = Dispatcher(store.inbox, self.handler, "telegram")
         self.intake = Intake(
             store.inbox, self.dispatcher, backlog=settings.faqbot_telegram_backlog, auto_answer=auto_answer
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 
 from telegram import Bot, Message, Update
 
@@ -26,18 +27,16 @@ from bot.state import Admission, InboxEntry, TokenStore
 log = logging.getLogger(__name__)
 
 
+@dataclass
 class TelegramHandler:
     """The dispatcher's :class:`~bot.channels.common.dispatch.EntryHandler` for Telegram."""
 
-    def __init__(
-        self, bot: Bot, turns: Turns, flood: FloodGuard, tokens: TokenStore, sender: Sender, *, auto_answer: bool
-    ) -> None:
-        self.bot = bot
-        self.turns = turns
-        self.flood = flood
-        self.tokens = tokens
-        self.sender = sender
-        self.auto_answer = auto_answer
+    bot: Bot
+    turns: Turns
+    flood: FloodGuard
+    tokens: TokenStore
+    sender: Sender
+    auto_answer: bool
 
     @property
     def me(self) -> Identity:

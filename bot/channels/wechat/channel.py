@@ -39,7 +39,7 @@ from bot.channels.common.turns import CpuLane, Turns
 from bot.channels.wechat.envelope import Envelope, InboundMessage, Rejected
 from bot.channels.wechat.replies import CONTINUE_COMMANDS, SUCCESS, Replies, split_content
 from bot.dialogue import Engine
-from bot.logs import event
+from bot.logs import event, event_once_a_minute
 from bot.messages import Command, Turn
 from bot.settings import Settings
 from bot.state import Admission, StateStore, keys
@@ -116,20 +116,21 @@ class WeChatChannel:
             return PlainTextResponse(SUCCESS)
 
     async def _receive(self, request: Request, started: float) -> Response:
+        deadline = started + self.engine_timeout
         try:
             message, encrypted, binding = await self.envelope.open(request)
         except Rejected as rejected:
             return _rejected(rejected, "wechat.rejected")
         try:
             if binding is not None:
-                await self.envelope.bind(*binding)
+                await asyncio.wait_for(self.envelope.bind(*binding), _left(deadline))
         except Rejected as rejected:
             return _rejected(rejected, "wechat.rejected")
-        except Exception as exc:  # the store is down: verified, but the replay check could not run
+        except Exception as exc:  # the store is down or hung: verified, but the replay check could not run
             self._store_failed(exc)
             reply = await self._unavailable(message)
         else:
-            reply = await self._respond(message, started + self.engine_timeout)
+            reply = await self._respond(message, deadline)
         body, media_type = self.replies.body(reply, encrypted)
         metrics.REQUESTS.labels("/wechat", "200").inc()
         metrics.REQUEST_SECONDS.labels("/wechat").observe(time.monotonic() - started)
@@ -139,7 +140,7 @@ class WeChatChannel:
         """The reply for ``message``: computed once, replayed on retries (see the module docstring)."""
         user = user_ref(message.from_user)
         try:
-            first = await asyncio.wait_for(self.replay.first(message.token), max(0.1, deadline - time.monotonic()))
+            first = await asyncio.wait_for(self.replay.first(message.token), _left(deadline))
             if not first:
                 event(log, logging.INFO, "wechat.retry", user=user, msg_type=message.msg_type)
                 return await self.replay.original(message.token, self.retry_wait) or SUCCESS
@@ -148,7 +149,7 @@ class WeChatChannel:
             return await self._unavailable(message)
         task = asyncio.ensure_future(self._complete(message))
         try:
-            return await asyncio.wait_for(asyncio.shield(task), max(0.1, deadline - time.monotonic()))
+            return await asyncio.wait_for(asyncio.shield(task), _left(deadline))
         except asyncio.TimeoutError:
             event(log, logging.WARNING, "wechat.engine_timeout", user=user, msg_type=message.msg_type)
             metrics.ERRORS.labels("wechat", "deadline").inc()
@@ -225,11 +226,16 @@ class WeChatChannel:
         event(log, logging.ERROR, "wechat.store_unavailable", error=type(exc).__name__)
 
 
+def _left(deadline: float) -> float:
+    """Seconds until ``deadline`` (at least a moment, so that a late step still gets a try)."""
+    return max(0.1, deadline - time.monotonic())
+
+
 def _rejected(rejected: Rejected, name: str) -> Response:
     fields = {"status": rejected.status, "reason": rejected.reason}
     if rejected.detail:
         fields["detail"] = rejected.detail
-    event(log, logging.WARNING, name, **fields)
+    event_once_a_minute(f"{name}:{rejected.reason}", log, logging.WARNING, name, **fields)
     metrics.REQUESTS.labels("/wechat", str(rejected.status)).inc()
     text = {400: "bad request", 403: "forbidden", 413: "payload too large"}.get(rejected.status, "error")
     return PlainTextResponse(text, status_code=rejected.status)
