@@ -35,9 +35,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the server helpers are shared with the tests
+sys.path.insert(0, str(ROOT))  # devtools/: the process helpers shared with the tests
 
-from tests.support_processes import ServeProcess, redis_server_binary, start_redis, stop_process  # noqa: E402
+from devtools.processes import ServeProcess, redis_server_binary, start_redis, stop_process  # noqa: E402
 
 TOKEN = "faqbot-benchmark-token"
 ACCOUNT = "gh_faqbot_benchmark"

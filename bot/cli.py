@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from bot.app import ConfigurationError, describe, load_settings
 from bot.dialogue import Engine
 from bot.knowledge import KnowledgeError
 from bot.messages import Command, Turn
@@ -184,13 +188,13 @@ def _check(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from bot.channels.telegram import run_polling
 
-    return run_polling(Settings())
+    return run_polling(load_settings())
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.web import serve
+    from bot.server import serve
 
-    return serve(Settings(), host=args.host, port=args.port, workers=args.workers)
+    return serve(load_settings(), host=args.host, port=args.port, workers=args.workers)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -256,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``faqbot`` console script."""
+    _tolerant_input()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
@@ -264,8 +269,20 @@ def main(argv: list[str] | None = None) -> int:
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
+    except (ConfigurationError, ValidationError) as error:
+        reason = describe(error) if isinstance(error, ValidationError) else str(error)
+        print(f"faqbot {args.command}: {reason}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _tolerant_input() -> None:
+    """Undecodable input (invalid UTF-8 on stdin, stray bytes in arguments) becomes U+FFFD
+    instead of a traceback that skips the remaining lines."""
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")
+    sys.argv[1:] = [arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for arg in sys.argv[1:]]
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Shared pytest fixtures.
 
 ``compiled_kb`` loads (and compiles, on a cache miss) the project's knowledge base once per
-session; ``engine`` / ``make_engine`` build engines on it cheaply, with today fixed by
-``clock``; ``kb_dir`` is a private copy of the knowledge base to modify.
+session; ``make_engine`` builds engines on it cheaply, each on the store it is given, with
+today fixed by ``clock``; ``kb_dir`` is a private copy of the knowledge base to modify.
 
 ``redis_server`` starts one real ``redis-server`` per test session (loopback only, no
 persistence, throw-away directory): the Redis store and the multi-worker tests must
@@ -26,10 +26,67 @@ from bot.settings import PROJECT_ROOT
 from bot.state import MemoryStore, StateStore
 from bot.understanding.compiled import Compiled, load
 from bot.understanding.reading import Reader
+from devtools.processes import redis_server_binary, start_redis, stop_process
 from tests.support import TODAY
-from tests.support_processes import redis_server_binary, start_redis, stop_process
 
 pytest_plugins = ["tests.fake_telegram"]
+
+MakeEngine = Callable[..., Engine]
+
+_CLOCK = [TODAY]
+"""What engines made by ``make_engine`` take as today; the ``clock`` fixture resets it."""
+
+
+@pytest.fixture(scope="session")
+def compiled_kb() -> tuple[KnowledgeBase, Compiled]:
+    """The project's knowledge base, validated and compiled once (from the cache when it is there)."""
+    return load(PROJECT_ROOT)
+
+
+@pytest.fixture(scope="session")
+def kb(compiled_kb: tuple[KnowledgeBase, Compiled]) -> KnowledgeBase:
+    return compiled_kb[0]
+
+
+@pytest.fixture(scope="session")
+def reader(compiled_kb: tuple[KnowledgeBase, Compiled]) -> Reader:
+    return Reader(*compiled_kb)
+
+
+@pytest.fixture
+def clock() -> Iterator[list[date]]:
+    """``clock[0]`` is what engines from ``make_engine`` take as today; a test may move it."""
+    _CLOCK[0] = TODAY
+    yield _CLOCK
+    _CLOCK[0] = TODAY
+
+
+@pytest.fixture(scope="session")
+def make_engine(compiled_kb: tuple[KnowledgeBase, Compiled]) -> MakeEngine:
+    """``make_engine(store=None, *, knowledge=None, **options)``: an engine on the compiled
+    knowledge base (or on ``knowledge``, a variant of it) and on ``store`` (a fresh memory
+    store by default), today from ``clock``; ``options`` go to :class:`Engine`."""
+
+    def make(store: StateStore | None = None, *, knowledge: KnowledgeBase | None = None, **options: Any) -> Engine:
+        real, compiled = compiled_kb
+        options.setdefault("today", lambda: _CLOCK[0])
+        return Engine(knowledge or real, store or MemoryStore(), compiled=compiled, **options)
+
+    return make
+
+
+@pytest.fixture
+def engine(make_engine: MakeEngine, clock: list[date]) -> Engine:
+    """An engine with an empty memory store, today fixed at :data:`TODAY` (see ``clock``)."""
+    return make_engine()
+
+
+@pytest.fixture
+def kb_dir(tmp_path: Path) -> Path:
+    """A private copy of ``intents/`` and ``responses/`` to modify (validate it with ``load_knowledge``)."""
+    for folder in ("intents", "responses"):
+        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder)
+    return tmp_path
 
 
 @pytest.fixture(scope="session")
@@ -69,53 +126,3 @@ def redis_url(redis_server: str) -> str:
     finally:
         client.close()
     return redis_server
-
-
-# -- the knowledge base and engines for the understanding and dialogue tests ---------------------
-
-
-@pytest.fixture(scope="session")
-def compiled_kb() -> tuple[KnowledgeBase, Compiled]:
-    """The project's knowledge base, validated and compiled once (from the cache when it is there)."""
-    return load(PROJECT_ROOT)
-
-
-@pytest.fixture(scope="session")
-def kb(compiled_kb: tuple[KnowledgeBase, Compiled]) -> KnowledgeBase:
-    return compiled_kb[0]
-
-
-@pytest.fixture(scope="session")
-def reader(compiled_kb: tuple[KnowledgeBase, Compiled]) -> Reader:
-    return Reader(*compiled_kb)
-
-
-@pytest.fixture
-def clock() -> list[date]:
-    """``clock[0]`` is what the ``engine`` fixture takes as today; a test may move it."""
-    return [TODAY]
-
-
-@pytest.fixture
-def make_engine(compiled_kb: tuple[KnowledgeBase, Compiled], clock: list[date]) -> Callable[..., Engine]:
-    """Engines on the compiled knowledge base (or on ``knowledge``, a variant of it), cheaply."""
-
-    def make(knowledge: KnowledgeBase | None = None, store: StateStore | None = None, **options: Any) -> Engine:
-        real, compiled = compiled_kb
-        return Engine(knowledge or real, store or MemoryStore(), compiled=compiled, today=lambda: clock[0], **options)
-
-    return make
-
-
-@pytest.fixture
-def engine(make_engine: Callable[..., Engine]) -> Engine:
-    """An engine with an empty memory store, today fixed at :data:`TODAY` (see ``clock``)."""
-    return make_engine()
-
-
-@pytest.fixture
-def kb_dir(tmp_path: Path) -> Path:
-    """A private copy of ``intents/`` and ``responses/`` to modify (validate it with ``load_knowledge``)."""
-    for folder in ("intents", "responses"):
-        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder)
-    return tmp_path

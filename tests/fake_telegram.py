@@ -30,17 +30,19 @@ import pytest_asyncio
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.routing import Route
-from telegram import User
 
-from bot.channels import telegram as telegram_channel
-from bot.channels.telegram_text import split_message
-from bot.messages import Turn
-from bot.runtime import build_engine
+from bot.channels.telegram import sending
+from bot.channels.telegram.app import Poller, TelegramChannel
+from bot.channels.telegram.routing import COMMANDS as SLASH_COMMANDS
+from bot.channels.telegram.text import language_of_code, split_message
+from bot.dialogue import Engine
+from bot.messages import Command, Turn
 from bot.settings import Settings
-from bot.state import MemoryStore
+from bot.state import MemoryStore, StateStore
 
+COMMANDS = {f"/{name}": command for name, command in SLASH_COMMANDS.items()}
 TOKEN = "123456789:AAEfakefakefakefakefakefakefake_-0123"
 BOT_ID = 123456789
 BOT_USERNAME = "SheBaoFaqBot"
@@ -102,6 +104,9 @@ class FakeTelegram:
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._chats: dict[int, dict[str, Any]] = {}
         self._failures: dict[str, list[Failure]] = {}
+        self._down_until: dict[str, float] = {}
+        self.latency: dict[str, float] = {}
+        """Seconds each call of a method takes (a slow Bot API)."""
         self._changed = asyncio.Condition()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -135,7 +140,7 @@ class FakeTelegram:
                 self._changed.notify_all()
             await self._task
 
-    async def _endpoint(self, request: Request) -> JSONResponse:
+    async def _endpoint(self, request: Request) -> Response:
         token, method = request.path_params["token"], request.path_params["method"]
         params = await self._params(request)
         if token != self.token:
@@ -143,6 +148,10 @@ class FakeTelegram:
         self.calls.append(Call(method, params))
         async with self._changed:
             self._changed.notify_all()
+        if self.latency.get(method):
+            await asyncio.sleep(self.latency[method])
+        if time.monotonic() < self._down_until.get(method, 0.0):
+            return _error(502, "Bad Gateway")
         failures = self._failures.get(method)
         if failures:
             failure = failures.pop(0)
@@ -155,7 +164,10 @@ class FakeTelegram:
             result = await handler(params)
         except BadRequest as exc:
             return _error(400, f"Bad Request: {exc}")
-        return JSONResponse({"ok": True, "result": result})
+        finally:
+            async with self._changed:  # waiters look again once the call has had its effect
+                self._changed.notify_all()
+        return _json({"ok": True, "result": result})
 
     @staticmethod
     async def _params(request: Request) -> dict[str, Any]:
@@ -179,6 +191,10 @@ class FakeTelegram:
         """Answer the next ``times`` calls of ``method`` with an error (429 needs ``retry_after``)."""
         description = f"Too Many Requests: retry after {retry_after}" if status == 429 else "Bad Gateway"
         self._failures.setdefault(method, []).extend(Failure(status, description, retry_after) for _ in range(times))
+
+    def fail_for(self, method: str, seconds: float) -> None:
+        """Answer every call of ``method`` with 502 Bad Gateway for ``seconds`` (an outage)."""
+        self._down_until[method] = time.monotonic() + seconds
 
     @property
     def pending_updates(self) -> list[dict[str, Any]]:
@@ -311,6 +327,11 @@ class FakeTelegram:
             fields["entities"] = entities
         fields.update(self._thread_fields(chat, thread_id, reply_to))
         return self._update(message=self._new_message(chat, user, **fields))
+
+    def edited_update(self, update: dict[str, Any], text: str) -> dict[str, Any]:
+        """``update``'s message edited to ``text`` (Telegram's ``edited_message``)."""
+        message = {**update["message"], "text": text, "edit_date": int(time.time())}
+        return self._update(edited_message=message)
 
     def sticker_update(
         self, chat: dict[str, Any], user: dict[str, Any], *, reply_to: int | None = None
@@ -458,24 +479,17 @@ class BadRequest(Exception):
     """Raised by a fake method: answered as Telegram's 400 Bad Request."""
 
 
-def _error(status: int, description: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"ok": False, "error_code": status, "description": description, **extra}, status_code=status)
+def _json(content: Any, status: int = 200) -> Response:
+    """JSON as Telegram writes it: ASCII with escapes (so lone surrogates travel as ``\\ud800``)."""
+    return Response(json.dumps(content), status_code=status, media_type="application/json")
+
+
+def _error(status: int, description: str, **extra: Any) -> Response:
+    return _json({"ok": False, "error_code": status, "description": description, **extra}, status)
 
 
 # ---------------------------------------------------------------------------- test harness
-# Fixtures shared by tests/test_telegram_*.py (import them into the test module).
-
-_PROTOTYPES: dict[Any, Any] = {}
-
-
-def engine_for(settings: Settings, store: MemoryStore) -> Any:
-    """``build_engine(settings, store)``, sharing the matcher (slow to build) between tests."""
-    prototype = _PROTOTYPES.get(settings.faqbot_kb_dir)
-    if prototype is None:
-        prototype = _PROTOTYPES[settings.faqbot_kb_dir] = build_engine(settings, MemoryStore())
-    engine = copy.copy(prototype)
-    engine.store = store
-    return engine
+# Fixtures and helpers shared by tests/test_telegram_*.py (a pytest plugin: see conftest).
 
 
 def make_settings(fake: FakeTelegram, **overrides: Any) -> Settings:
@@ -513,49 +527,42 @@ def buttons(message: dict[str, Any]) -> list[str]:
 
 @dataclass
 class RunningBot:
-    """A real python-telegram-bot Application polling the fake."""
+    """The channel polling the fake, with a separate reference engine (what the bot should say)."""
 
     fake: FakeTelegram
-    application: Any
+    channel: TelegramChannel
     settings: Settings
-    store: MemoryStore
+    store: StateStore
     engine: Any
-    reference: Any  # a separate engine: what the bot should say
-    reference_store: MemoryStore
+    reference: Engine
 
     async def idle(self, timeout: float = 10.0) -> None:
         """Wait until every enqueued update was fetched and fully processed."""
         await self.fake.wait_until(lambda: not self.fake.pending_updates, timeout)
-        await asyncio.wait_for(self.application.update_queue.join(), timeout)
+        deadline = time.monotonic() + timeout
+        while await self.store.inbox.backlog() or self.channel.dispatcher.busy:
+            assert time.monotonic() < deadline, "updates still being processed"
+            await asyncio.sleep(0.02)
 
     async def expect_handle(self, key: str, text: str, user: dict[str, Any]) -> Turn:
-        """What the reference engine answers to ``text``, with the hint the channel gives."""
-        hint = await telegram_channel.language_hint(self.reference_store, key, User.de_json(user))
-        turn = await self.reference.handle(key, text, language=hint)
-        await telegram_channel.remember_language(self.reference_store, key, turn)
-        return turn
+        """What the reference engine answers to ``text`` (slash commands mapped as the
+        channel maps them), with the language hint the channel gives."""
+        hint = language_of_code(user.get("language_code"))
+        return await self.reference.handle(key, COMMANDS.get(text, text), hint=hint)
 
     async def expect_welcome(self, key: str, language: Any) -> Turn:
-        turn = await self.reference.welcome(key, language)
-        await telegram_channel.remember_language(self.reference_store, key, turn)
-        return turn
+        return await self.reference.handle(key, Command.START, hint=language)
 
     async def expect_choose_pending(self, key: str, index: int) -> Turn | None:
         """The reference engine choosing ``index`` of the question pending for ``key``."""
-        state = await self.reference_store.get(key)
+        state = await self.reference.store.get(key)
         assert state is not None and state.pending is not None, "nothing pending"
-        chosen = await self.reference.choose(key, state.pending.prompt_id, index)
-        if chosen is not None:
-            await telegram_channel.remember_language(self.reference_store, key, chosen)
-        return chosen
+        return await self.reference.choose(key, state.pending.prompt_id, index)
 
     async def expect_choose(self, key: str, turn: Turn, index: int) -> Turn | None:
         """The reference engine choosing ``index`` of the last question in ``turn``."""
         prompt = next(r.prompt_id for r in reversed(turn.replies) if r.prompt_id)
-        chosen = await self.reference.choose(key, prompt, index)
-        if chosen is not None:
-            await telegram_channel.remember_language(self.reference_store, key, chosen)
-        return chosen
+        return await self.reference.choose(key, prompt, index)
 
     async def send(self, update: dict[str, Any], replies: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Enqueue ``update`` and return the ``replies`` new messages it caused in its chat."""
@@ -576,50 +583,35 @@ async def fake() -> AsyncIterator[FakeTelegram]:
         await server.stop()
 
 
-@pytest.fixture(autouse=False)
+@pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(telegram_channel, "SEND_BACKOFF_SECONDS", 0.05)
+    monkeypatch.setattr(sending, "SEND_BACKOFF_SECONDS", 0.1)
 
 
 @contextlib.asynccontextmanager
 async def polling_bot(
-    fake: FakeTelegram, *, engine_type: Callable[[Any], Any] | None = None, **overrides: Any
+    fake: FakeTelegram,
+    make_engine: Callable[..., Engine],
+    *,
+    engine_type: Callable[[Engine], Any] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[RunningBot]:
-    """Start the channel's Application against ``fake`` by long polling.
-
-    ``engine_type`` wraps the real engine (tests of the channel with a controlled engine).
-    """
+    """The channel polling ``fake`` (``engine_type`` wraps the real engine: the recording double)."""
     settings = make_settings(fake, **overrides)
     store = MemoryStore()
-    engine = engine_for(settings, store)
+    engine: Any = make_engine(store)
     if engine_type is not None:
         engine = engine_type(engine)
-    application = telegram_channel.build_application(settings, engine=engine, store=store)
-    await application.initialize()
-    assert application.updater is not None
-    await application.updater.start_polling(
-        poll_interval=0, timeout=1, allowed_updates=telegram_channel.ALLOWED_UPDATES
-    )
-    await application.start()
+    poller = Poller(TelegramChannel(settings, engine, store))
+    await poller.start(poll_timeout=1)
     try:
-        reference_store = MemoryStore()
-        yield RunningBot(
-            fake,
-            application,
-            settings,
-            store,
-            engine,
-            engine_for(settings, reference_store),
-            reference_store,
-        )
+        yield RunningBot(fake, poller.channel, settings, store, engine, make_engine())
     finally:
-        await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
+        await poller.stop(5.0)
 
 
 @pytest_asyncio.fixture
-async def tg(fake: FakeTelegram, fast_retries: None) -> AsyncIterator[RunningBot]:
+async def tg(fake: FakeTelegram, fast_retries: None, make_engine: Callable[..., Engine]) -> AsyncIterator[RunningBot]:
     """The bot with default settings, polling the fake."""
-    async with polling_bot(fake) as running:
+    async with polling_bot(fake, make_engine) as running:
         yield running

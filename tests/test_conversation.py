@@ -268,7 +268,7 @@ local:
 @pytest.fixture
 def local_engine(kb_dir: Path, make_engine: Callable[..., Engine]) -> Engine:
     (kb_dir / "responses" / "local.yaml").write_text(LOCAL, encoding="utf-8")
-    return make_engine(load_knowledge(kb_dir))
+    return make_engine(knowledge=load_knowledge(kb_dir))
 
 
 @pytest.mark.parametrize(

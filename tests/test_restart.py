@@ -19,13 +19,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.channels.wechat_format import MAX_CONTENT_BYTES, format_turn
+from bot.channels.common.choices import plain_text
+from bot.channels.wechat.replies import MAX_CONTENT_BYTES
 from bot.dialogue import Engine
 from bot.messages import Turn
-from bot.runtime import build_engine
-from bot.settings import Settings
-from bot.state import MemoryStore, StateStore, open_store
-from tests.support_processes import ServeProcess, free_port, run_serve
+from bot.state import StateStore, open_store
+from devtools.processes import ServeProcess, free_port, run_serve
+from tests.conftest import MakeEngine
 from tests.test_wechat_peer import TOKEN, WeChatPeer, message_xml
 
 QUESTION = "社保卡在哪激活"
@@ -44,13 +44,13 @@ class Exchange:
 class Reference:
     """An in-process engine with a memory store: the expected behaviour."""
 
-    def __init__(self) -> None:
-        self.engine: Engine = build_engine(Settings(_env_file=None), MemoryStore())  # type: ignore[call-arg]
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     async def exchange(self, *texts: str) -> Exchange:
         key = f"reference:{secrets.token_hex(6)}"
         turns = [await self.engine.handle(key, text) for text in texts]
-        contents = [format_turn(turn, self.engine.notice("reply_with_number", turn.language)) for turn in turns]
+        contents = [plain_text(turn, self.engine.notice("reply_with_number", turn.locale)) for turn in turns]
         for content in contents:  # longer replies would be split into parts by the channel
             assert len(content.encode("utf-8")) <= MAX_CONTENT_BYTES
         return Exchange(tuple(contents), tuple(turns))
@@ -67,8 +67,8 @@ class Reference:
 
 
 @pytest.fixture(scope="module")
-def reference() -> Reference:
-    return Reference()
+def reference(make_engine: MakeEngine) -> Reference:
+    return Reference(make_engine())
 
 
 def open_id() -> str:
@@ -127,11 +127,13 @@ async def test_pending_follow_up_survives_sigkill_and_restart(
         pending = await stored(state_url, conversation_key(user))
         assert pending is not None and pending.pending is not None  # type: ignore[attr-defined]
         assert pending.pending.slot == SLOT and pending.slots == {}  # type: ignore[attr-defined]
-        assert await stored(state_url, conversation_key(other)) is None
+        finished = await stored(state_url, conversation_key(other))
+        assert finished is not None and finished.pending is None  # type: ignore[attr-defined]
 
         await asyncio.to_thread(server.start)  # same state URL, new process, new port
         assert await say(server.base_url, user, "2") == expected.contents[1]
-        assert await stored(state_url, conversation_key(user)) is None  # finished: no state left
+        finished = await stored(state_url, conversation_key(user))
+        assert finished is not None and finished.pending is None  # type: ignore[attr-defined]
     finally:
         await asyncio.to_thread(server.stop)
 

@@ -15,8 +15,9 @@ from bot.dialogue import Engine
 from bot.knowledge import KnowledgeBase
 from bot.messages import Command
 from bot.review.entry import ReviewEntry, mask_numbers
-from bot.review.log import MemoryReviewLog, RedisReviewLog, SQLiteReviewLog, open_review_log
+from bot.review.log import MemoryReviewLog, SQLiteReviewLog, review_log_for
 from bot.review.report import group_entries, review, since_of, votes
+from bot.state import open_store
 from bot.understanding.compiled import Compiled
 from tests.support import fixed_matcher
 
@@ -151,22 +152,28 @@ async def test_sqlite_log_expires_and_purges(tmp_path: Path) -> None:
 
 
 async def test_redis_log_is_one_stream_for_every_worker(redis_url: str) -> None:
-    first, second = RedisReviewLog(redis_url, 90), RedisReviewLog(redis_url, 90)
+    first, second = await open_store(redis_url), await open_store(redis_url)  # two workers
     try:
-        await first.add(entry("worker one"))
-        await second.add(entry("worker two"))
-        assert [e.text for e in await first.entries()] == ["worker one", "worker two"]
-        assert [e.text for e in await second.entries(since=time.time() + 60)] == []
-        assert await second.purge() == 2
-        assert await first.entries() == []
+        one, two = review_log_for(first, 90), review_log_for(second, 90)
+        await one.add(entry("worker one"))
+        await two.add(entry("worker two"))
+        assert [e.text for e in await one.entries()] == ["worker one", "worker two"]
+        assert [e.text for e in await two.entries(since=time.time() + 60)] == []
+        assert await two.purge() == 2
+        assert await one.entries() == []
     finally:
         await first.close()
         await second.close()
 
 
-def test_the_log_follows_the_state_store_backend(tmp_path: Path) -> None:
-    assert isinstance(open_review_log(f"sqlite:///{tmp_path}/s.db", 90), SQLiteReviewLog)
-    assert isinstance(open_review_log("memory://", 90), MemoryReviewLog)
+async def test_the_log_follows_the_state_store_backend(tmp_path: Path) -> None:
+    sqlite = await open_store(f"sqlite:///{tmp_path}/s.db")
+    memory = await open_store("memory://")
+    try:
+        assert isinstance(review_log_for(sqlite, 90), SQLiteReviewLog)
+        assert isinstance(review_log_for(memory, 90), MemoryReviewLog)
+    finally:
+        await sqlite.close()
 
 
 async def test_welcome_and_help_say_what_is_kept_only_when_something_is(make_engine: Callable[..., Engine]) -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.web import SECRET_HEADER
+from bot.channels.telegram.config import SECRET_HEADER
+from devtools.processes import free_port
 from tests.fake_telegram import FakeTelegram
-from tests.support_processes import free_port
 
 SECRET = "cli-webhook-secret"
 BAD_TOKENS = ["123:abc", "not-a-token", "123456789:" + "A" * 29, "abc:" + "A" * 35, "123456789:" + "A" * 34 + "!"]
@@ -148,7 +148,7 @@ async def test_run_polls_answers_and_stops_cleanly(tmp_path: Path, fake: FakeTel
     assert b"Traceback" not in err
     # Even at DEBUG: no chat id, name or message text (python-telegram-bot logs whole updates).
     assert b"5001736942" not in err and b"Zebulon" not in err and "社保卡怎么激活".encode() not in err
-    assert b"Application started" in err  # its INFO lines are kept
+    assert b"telegram.polling_started" in err and b"telegram.polling_stopped" in err  # INFO lines are kept
 
 
 async def test_serve_refuses_several_workers_without_a_shared_store(tmp_path: Path, fake: FakeTelegram) -> None:

@@ -3,12 +3,13 @@ keeps each member's follow-up apart, and (optionally) auto-answers confident mat
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
-from bot.channels.telegram import confident_enough, conversation_key
-from bot.messages import Turn
+from bot.channels.telegram.groups import confident_enough
+from bot.state.keys import telegram_conversation as conversation_key
+from tests.conftest import MakeEngine
 from tests.fake_telegram import BOT_USERNAME, FakeTelegram, RunningBot, buttons, expected_messages, polling_bot, shown
+from tests.support import RecordingEngine
 
 GROUP_ID = -1001234567890
 QUESTION = "社保卡在哪里激活"  # asks a follow-up (does the asker need the financial account?)
@@ -157,8 +158,8 @@ async def test_sticker_replying_to_the_bot_gets_the_notice(tg: RunningBot) -> No
     assert [m["text"] for m in sent] == [tg.engine.notice("non_text", "zh")]
 
 
-async def test_auto_answer_option(fake: FakeTelegram, fast_retries: None) -> None:
-    async with polling_bot(fake, faqbot_group_auto_answer=True) as tg:
+async def test_auto_answer_option(fake: FakeTelegram, fast_retries: None, make_engine: MakeEngine) -> None:
+    async with polling_bot(fake, make_engine, faqbot_group_auto_answer=True) as tg:
         chat, alice, bob = members(fake)
         alice_key = conversation_key(GROUP_ID, alice["id"])
         candidates = ["社保卡怎么激活", "社保卡激活期限", "激活社保卡需要带什么", "社保卡有几个账户"]
@@ -190,56 +191,31 @@ def test_auto_answer_needs_a_confident_real_question() -> None:
     assert not confident_enough({})
 
 
-class Recording:
-    """The real engine, recording which conversations ``handle`` was called for."""
-
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-        self.handled: list[tuple[str, str]] = []
-
-    async def handle(self, key: str, text: str, **kw: Any) -> Turn:
-        self.handled.append((key, text))
-        return await self.engine.handle(key, text, **kw)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.engine, name)
-
-
-async def test_unsure_chatter_never_reaches_the_conversation(fake: FakeTelegram, fast_retries: None) -> None:
-    async with polling_bot(fake, faqbot_group_auto_answer=True, engine_type=Recording) as tg:
+async def test_unsure_chatter_never_reaches_the_conversation(
+    fake: FakeTelegram, fast_retries: None, make_engine: MakeEngine
+) -> None:
+    async with polling_bot(fake, make_engine, faqbot_group_auto_answer=True, engine_type=RecordingEngine) as tg:
         chat, alice, _ = members(fake)
         key = conversation_key(GROUP_ID, alice["id"])
         await ask(tg, chat, alice, f"@{BOT_USERNAME} {QUESTION}", QUESTION)  # a follow-up is pending
         pending = await tg.store.get(key)
         assert pending is not None and pending.pending is not None
-        handled = len(tg.engine.handled)
+        handled = len(tg.engine.handled())
         before = len(fake.sent(GROUP_ID))
         for text in ("不需要", "2", "今天天气不错", "thanks!"):  # would answer the follow-up if handled
             assert not confident_enough(tg.reference.classify(text)), text
             await fake.enqueue(fake.text_update(chat, alice, text))
         await tg.idle()
-        assert len(tg.engine.handled) == handled
+        assert len(tg.engine.handled()) == handled
         assert len(fake.sent(GROUP_ID)) == before
         assert await tg.store.get(key) == pending
 
 
-class Unsure:
-    """The real engine, except that every turn reports a low confidence."""
-
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-
-    async def handle(self, key: str, text: str, **kw: Any) -> Turn:
-        return replace(await self.engine.handle(key, text, **kw), confidence=0.0)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.engine, name)
-
-
 async def test_auto_answer_decides_by_classify_and_leaves_the_turn_to_the_engine(
-    fake: FakeTelegram, fast_retries: None
+    fake: FakeTelegram, fast_retries: None, make_engine: MakeEngine
 ) -> None:
-    async with polling_bot(fake, faqbot_group_auto_answer=True, engine_type=Unsure) as tg:
+    unsure = lambda engine: RecordingEngine(engine, confidence=0.0)  # noqa: E731 - every turn reports low confidence
+    async with polling_bot(fake, make_engine, faqbot_group_auto_answer=True, engine_type=unsure) as tg:
         chat, alice, _ = members(fake)
         key = conversation_key(GROUP_ID, alice["id"])
         assert confident_enough(tg.reference.classify(QUESTION))

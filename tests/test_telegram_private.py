@@ -3,16 +3,16 @@ Bot API. Expected replies come from a separate engine instance, not hard-coded p
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from bot.channels.telegram import conversation_key
-from bot.channels.telegram_text import utf16_len
-from bot.messages import Language, Reply, Turn
-from bot.state import MemoryStore
-from tests.fake_telegram import FakeTelegram, RunningBot, buttons, engine_for, expected_messages, polling_bot, shown
+from bot.channels.telegram.text import utf16_len
+from bot.messages import Command, Language, Reply, Turn
+from bot.state.keys import telegram_conversation as conversation_key
+from tests.conftest import MakeEngine
+from tests.fake_telegram import FakeTelegram, RunningBot, buttons, expected_messages, polling_bot, shown
+from tests.support import RecordingEngine
 
 LANGUAGE_CODES = {"zh": "zh-hans", "en": "en-US"}
 
@@ -23,11 +23,11 @@ def texts(messages: list[dict[str, Any]]) -> list[tuple[str, tuple[str, ...]]]:
 
 async def first_topic_with_follow_up(tg: RunningBot, language: Language) -> int:
     """The index of a welcome topic whose answer asks a follow-up question with choices."""
-    probe = engine_for(tg.settings, MemoryStore())
-    welcome = await probe.welcome("probe", language)
+    probe = tg.reference
+    welcome = await probe.handle("probe", Command.START, hint=language)
     for index in range(len(welcome.replies[-1].choices)):
         key = f"probe{index}"
-        menu = await probe.welcome(key, language)
+        menu = await probe.handle(key, Command.START, hint=language)
         turn = await probe.choose(key, menu.replies[-1].prompt_id, index)
         if turn is not None and turn.replies[-1].choices:
             return index
@@ -94,7 +94,7 @@ async def test_start_language_comes_from_language_code(tg: RunningBot, language:
     other: Language = "en" if language == "zh" else "zh"
     key = conversation_key(chat["id"], user["id"])
     assert texts(sent) == expected_messages(await tg.expect_welcome(key, language))
-    assert texts(sent) != expected_messages(await tg.expect_welcome(key, other))
+    assert texts(sent) != expected_messages(await tg.expect_welcome(key + ":other", other))
 
 
 async def test_bare_ask_shows_the_topics_in_the_conversations_language(tg: RunningBot) -> None:
@@ -177,25 +177,16 @@ async def test_non_text_gets_the_notice_in_the_users_language(tg: RunningBot, ki
     assert [m["text"] for m in sent] == [tg.engine.notice("non_text", "zh")]
 
 
-class LongAnswers:
-    """The real engine, with answers made very long (to exercise splitting)."""
-
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-
-    async def handle(self, key: str, text: str, *, language: Language | None = None) -> Turn:
-        turn = await self.engine.handle(key, text, language=language)
-        paragraphs = [f"{n}. " + "社保卡激活说明。" * 100 for n in range(12)]  # ~9600 units
-        long_line = "x" * 5000
-        replies = (Reply("\n\n".join(paragraphs)), Reply(long_line), *turn.replies)
-        return replace(turn, replies=replies)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.engine, name)
+def long_replies(message: str | Command, turn: Turn) -> tuple[Reply, ...]:
+    """Very long answers (to exercise splitting) before the real ones."""
+    paragraphs = [f"{n}. " + "社保卡激活说明。" * 100 for n in range(12)]  # ~9600 units
+    return (Reply("\n\n".join(paragraphs)), Reply("x" * 5000), *turn.replies)
 
 
-async def test_long_replies_are_split_at_paragraphs_then_hard(fake: FakeTelegram, fast_retries: None) -> None:
-    async with polling_bot(fake, engine_type=LongAnswers) as tg:
+async def test_long_replies_are_split_at_paragraphs_then_hard(
+    fake: FakeTelegram, fast_retries: None, make_engine: MakeEngine
+) -> None:
+    async with polling_bot(fake, make_engine, engine_type=lambda e: RecordingEngine(e, replies=long_replies)) as tg:
         user = fake.user(1050, language_code="zh")
         chat = fake.private_chat(user)
         key = conversation_key(chat["id"], user["id"])

@@ -11,20 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from bot.channels.log_ids import log_key, user_ref
-from bot.channels.telegram import ConfigurationError, bot_token, file_base_url
-from bot.channels.telegram_logging import RedactingFilter
-from bot.channels.telegram_text import (
-    MAX_CALLBACK_BYTES,
-    Span,
-    choice_data,
-    language_of_code,
-    parse_choice_data,
-    remove_spans,
-    split_message,
-    text_after,
-    utf16_len,
-)
+from bot.app import ConfigurationError
+from bot.channels.common.choices import MAX_BUTTON_DATA_BYTES as MAX_CALLBACK_BYTES
+from bot.channels.common.choices import choice_data, parse_choice_data
+from bot.channels.common.ids import log_key, user_ref
+from bot.channels.telegram.config import bot_token, file_base_url
+from bot.channels.telegram.text import Span, language_of_code, remove_spans, split_message, text_after, utf16_len
+from bot.logs import RedactingFilter
 from bot.settings import Settings
 
 paragraph_text = st.lists(

@@ -8,10 +8,11 @@ import pytest
 from pydantic import SecretStr
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
+from bot.channels.common.choices import plain_text
 from bot.channels.wechat import WeChatConfigError, wechat_routes
-from bot.channels.wechat_crypto import CryptoError, WeChatCipher, sign, signature_matches
-from bot.channels.wechat_format import MAX_CONTENT_BYTES, format_turn, split_content
-from bot.channels.wechat_xml import XmlError, cdata, parse_fields, text_reply_xml
+from bot.channels.wechat.crypto import CryptoError, WeChatCipher, sign, signature_matches
+from bot.channels.wechat.replies import MAX_CONTENT_BYTES, split_content
+from bot.channels.wechat.xmlcodec import XmlError, cdata, parse_fields, text_reply_xml
 from bot.messages import Reply, Turn
 from bot.state import MemoryStore
 from tests.test_wechat_peer import AES_KEY, APP_ID, TOKEN, settings, wechat_signature
@@ -137,13 +138,13 @@ def test_cdata_splits_terminator_and_drops_illegal_characters() -> None:
 # ------------------------------------------------------------------- formatting
 
 
-def test_format_turn_joins_replies_and_numbers_choices() -> None:
+def test_plain_text_joins_replies_and_numbers_choices() -> None:
     turn = Turn(
         intent="x",
         language="zh",
         replies=(Reply("第一段"), Reply("要开通金融功能吗？", ("需要", "不需要"), "p1")),
     )
-    assert format_turn(turn, "回复数字选择：") == "第一段\n\n要开通金融功能吗？\n\n回复数字选择：\n1. 需要\n2. 不需要"
+    assert plain_text(turn, "回复数字选择：") == "第一段\n\n要开通金融功能吗？\n\n回复数字选择：\n1. 需要\n2. 不需要"
 
 
 def test_split_content_keeps_short_text_whole() -> None:

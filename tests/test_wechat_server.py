@@ -12,10 +12,11 @@ import pytest
 from starlette.applications import Starlette
 
 from bot.channels.wechat import wechat_routes
-from bot.channels.wechat_format import MAX_CONTENT_BYTES
+from bot.channels.wechat.replies import MAX_CONTENT_BYTES
 from bot.runtime import build_engine
 from bot.state import MemoryStore
-from tests.support_processes import ServeProcess, uvicorn_in_loop
+from devtools.processes import ServeProcess
+from tests.support import uvicorn_in_loop
 from tests.test_wechat_peer import TOKEN, WeChatPeer, message_xml, settings, wechat_signature
 
 USER = "oFaqbotServerTestUser000001"

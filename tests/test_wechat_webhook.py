@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -21,66 +22,30 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 from wechatpy.crypto import PrpCrypto
 
-from bot.channels.wechat import WeChatChannel, wechat_routes
-from bot.channels.wechat_format import MAX_CONTENT_BYTES
+from bot.channels.wechat import WeChatChannel
+from bot.channels.wechat.replies import MAX_CONTENT_BYTES
 from bot.dialogue import Engine
-from bot.messages import Language, Reply, Turn
-from bot.runtime import build_engine
-from bot.state import MemoryStore
+from bot.messages import Command, Reply, Turn
+from bot.state import MemoryStore, keys
+from tests.conftest import MakeEngine
+from tests.support import RecordingEngine
 from tests.test_wechat_peer import ACCOUNT, AES_KEY, APP_ID, TOKEN, WeChatPeer, message_xml, settings, wechat_signature
 
 USER = "oFaqbotTestUser000000000001"
 
 
-class CountingEngine:
-    """The real engine, with its calls counted and optionally slowed down."""
-
-    def __init__(self, inner: Engine, delay: float = 0.0, fail: bool = False) -> None:
-        self.inner = inner
-        self.delay = delay
-        self.fail = fail
-        self.calls: list[tuple[str, str]] = []
-        self.finished = 0
-
-    async def handle(self, key: str, text: str, *, language: Language | None = None) -> Turn:
-        self.calls.append(("handle", key))
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.fail:
-            raise RuntimeError("engine exploded")
-        turn = await self.inner.handle(key, text, language=language)
-        self.finished += 1
-        return turn
-
-    async def welcome(self, key: str, language: Language) -> Turn:
-        self.calls.append(("welcome", key))
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        return await self.inner.welcome(key, language)
-
-    async def choose(self, key: str, prompt_id: str, index: int) -> Turn | None:
-        return await self.inner.choose(key, prompt_id, index)
-
-    def notice(self, name: str, language: Language) -> str:
-        return self.inner.notice(name, language)
+LONG = "\n\n".join(f"第{i}段：" + "社保卡激活说明。" * 25 + f"（{i}）" for i in range(1, 13))
+"""Far more than one passive reply can carry."""
 
 
-class LongAnswerEngine(CountingEngine):
-    """Answers ``long please`` with far more than one passive reply can carry."""
-
-    LONG = "\n\n".join(f"第{i}段：" + "社保卡激活说明。" * 25 + f"（{i}）" for i in range(1, 13))
-
-    async def handle(self, key: str, text: str, *, language: Language | None = None) -> Turn:
-        if text == "long please":
-            self.calls.append(("handle", key))
-            return Turn(intent="long", language="zh", replies=(Reply(self.LONG),))
-        return await super().handle(key, text, language=language)
+def long_answer(message: str | Command, turn: Turn) -> tuple[Reply, ...] | None:
+    return (Reply(LONG),) if message == "请详细说说" else None
 
 
 @dataclass
 class Harness:
     peer: WeChatPeer
-    engine: CountingEngine
+    engine: RecordingEngine
     store: MemoryStore
 
 
@@ -90,24 +55,35 @@ async def harness(
     aes: bool = False,
     compat: bool = False,
     app_id: str = APP_ID,
-    engine_class: type[CountingEngine] = CountingEngine,
     engine_options: dict[str, Any] | None = None,
+    settings_options: dict[str, Any] | None = None,
     **channel_options: Any,
 ) -> AsyncIterator[Harness]:
     store = MemoryStore()
-    config = settings(aes=aes)
-    engine = engine_class(build_engine(config, store), **(engine_options or {}))
-    if channel_options:
-        routes = WeChatChannel(config, engine, store, **channel_options).routes()  # type: ignore[arg-type]
-    else:
-        routes = wechat_routes(config, engine, store)  # type: ignore[arg-type]
+    config = settings(aes=aes, **(settings_options or {}))
+    engine = RecordingEngine(ENGINE.make(store), **(engine_options or {}))
+    routes = WeChatChannel(config, engine, store, **channel_options).routes()  # type: ignore[arg-type]
     app = Starlette(routes=routes)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://wechat.test") as client:
         yield Harness(WeChatPeer(client, aes=aes, compat=compat, app_id=app_id), engine, store)
 
 
+class _Engines:
+    """The session's engine factory, for the harness (a plain function, not a fixture)."""
+
+    make: MakeEngine
+
+
+ENGINE = _Engines()
+
+
+@pytest.fixture(autouse=True)
+def _engines(make_engine: MakeEngine) -> None:
+    ENGINE.make = make_engine
+
+
 def reference_engine() -> Engine:
-    return build_engine(settings(), MemoryStore())
+    return ENGINE.make()
 
 
 def assert_shows(content: str, turn: Turn, engine: Engine) -> None:
@@ -131,10 +107,11 @@ def assert_reply_envelope(reply: Any, user: str = USER) -> None:
 # ------------------------------------------------------------------ verification
 
 
-async def test_get_verification_official_test_vector() -> None:
+async def test_get_verification_official_test_vector(make_engine: MakeEngine) -> None:
     store = MemoryStore()
     config = settings(wechat_token=SecretStr("AAAAA"))
-    app = Starlette(routes=wechat_routes(config, build_engine(config, store), store))
+    channel = WeChatChannel(config, make_engine(store), store, clock=lambda: 1714036504.0)
+    app = Starlette(routes=channel.routes())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         query = {
             "signature": "f464b24fc39322e44b38aa78f5edd27bd1441696",
@@ -197,7 +174,7 @@ async def test_text_message_gets_the_engines_answer() -> None:
         assert reply.status == 200
         assert_reply_envelope(reply)
         assert_shows(reply.content, expected, h.engine.inner)
-        assert h.engine.calls == [("handle", f"wechat:{USER}")]
+        assert h.engine.handled() == [(f"wechat:{USER}", ANY)]
 
 
 async def test_voice_with_recognition_is_answered_as_its_text() -> None:
@@ -208,7 +185,7 @@ async def test_voice_with_recognition_is_answered_as_its_text() -> None:
         reply = await h.peer.post(voice)
         assert_reply_envelope(reply)
         assert_shows(reply.content, expected, h.engine.inner)
-        assert len(h.engine.calls) == 1
+        assert len(h.engine.handled()) == 1
 
 
 @pytest.mark.parametrize(
@@ -227,7 +204,7 @@ async def test_non_text_gets_the_non_text_notice(push: str) -> None:
         reply = await h.peer.post(push)
         assert_reply_envelope(reply)
         assert reply.content == h.engine.notice("non_text", "zh")
-        assert h.engine.calls == []
+        assert h.engine.handled() == []
 
 
 async def test_non_text_notice_follows_the_users_last_language() -> None:
@@ -243,7 +220,7 @@ async def test_numbers_and_zero_get_the_users_language_as_hint() -> None:
     question = "How do I activate my social security card?"
     reference = reference_engine()
     language = (await reference.handle("ref", question)).language
-    expected = await reference.handle("ref", "0", language=language)
+    expected = await reference.handle("ref", "0", hint=language)
     async with harness() as h:
         await h.peer.text(USER, question)
         reply = await h.peer.text(USER, "0")  # nothing was cut, so "0" goes to the engine
@@ -251,12 +228,12 @@ async def test_numbers_and_zero_get_the_users_language_as_hint() -> None:
 
 
 async def test_subscribe_gets_the_welcome() -> None:
-    expected = await reference_engine().welcome("ref", "zh")
+    expected = await reference_engine().handle("ref", Command.START)
     async with harness() as h:
         reply = await h.peer.post(message_xml("event", USER, Event="subscribe", EventKey=""))
         assert_reply_envelope(reply)
         assert_shows(reply.content, expected, h.engine.inner)
-        assert h.engine.calls == [("welcome", f"wechat:{USER}")]
+        assert h.engine.handled() == [(f"wechat:{USER}", Command.START)]
 
 
 @pytest.mark.parametrize("event", ["unsubscribe", "CLICK", "VIEW", "LOCATION", "TEMPLATESENDJOBFINISH"])
@@ -264,7 +241,7 @@ async def test_other_events_get_success(event: str) -> None:
     async with harness() as h:
         reply = await h.peer.post(message_xml("event", USER, Event=event, EventKey="k"))
         assert reply.is_success
-        assert h.engine.calls == []
+        assert h.engine.handled() == []
 
 
 async def test_numbered_follow_up_in_chinese() -> None:
@@ -293,7 +270,7 @@ async def test_retry_gets_the_same_reply_and_the_engine_runs_once() -> None:
         third = await h.peer.post(push)
         assert first.body == again.body == third.body
         assert first.content
-        assert len(h.engine.calls) == 1
+        assert len(h.engine.handled()) == 1
 
 
 async def test_concurrent_retry_waits_for_the_original() -> None:
@@ -302,7 +279,7 @@ async def test_concurrent_retry_waits_for_the_original() -> None:
         first, retry = await asyncio.gather(h.peer.post(push), h.peer.post(push))
         assert first.body == retry.body
         assert first.content
-        assert len(h.engine.calls) == 1
+        assert len(h.engine.handled()) == 1
 
 
 async def test_retried_subscribe_is_welcomed_once() -> None:
@@ -310,7 +287,7 @@ async def test_retried_subscribe_is_welcomed_once() -> None:
         push = message_xml("event", USER, Event="subscribe", create_time=int(time.time()))
         first, again = await h.peer.post(push), await h.peer.post(push)
         assert first.content == again.content
-        assert h.engine.calls == [("welcome", f"wechat:{USER}")]
+        assert h.engine.handled() == [(f"wechat:{USER}", Command.START)]
 
 
 async def test_retry_of_an_unfinished_message_answers_success_after_waiting() -> None:
@@ -324,7 +301,7 @@ async def test_retry_of_an_unfinished_message_answers_success_after_waiting() ->
         assert answered.content
         # That success was not remembered: the next retry gets the real reply.
         assert (await h.peer.post(push)).body == answered.body
-        assert len(h.engine.calls) == 1
+        assert len(h.engine.handled()) == 1
 
 
 # --------------------------------------------------------------------- deadline
@@ -354,7 +331,7 @@ async def test_retry_after_a_slow_turn_gets_the_real_answer() -> None:
         assert_shows(retry.content, expected, h.engine.inner)
         later = await h.peer.post(push)  # and once it has finished, the answer is at hand
         assert later.body == retry.body
-        assert h.engine.calls == [("handle", f"wechat:{USER}")]
+        assert h.engine.handled() == [(f"wechat:{USER}", ANY)]
         assert h.engine.finished == 1
 
 
@@ -367,44 +344,46 @@ async def test_retry_after_the_slow_turn_finished_gets_the_real_answer() -> None
         await asyncio.sleep(0.5)
         retry = await h.peer.post(push)
         assert_shows(retry.content, expected, h.engine.inner)
-        assert len(h.engine.calls) == 1
+        assert len(h.engine.handled()) == 1
 
 
 async def test_slow_subscribe_is_welcomed_on_the_retry() -> None:
-    expected = await reference_engine().welcome("ref", "zh")
+    expected = await reference_engine().handle("ref", Command.START)
     async with harness(engine_options={"delay": 0.3}, engine_timeout=0.1, retry_wait=1.0) as h:
         push = message_xml("event", USER, Event="subscribe", create_time=int(time.time()))
         assert (await h.peer.post(push)).is_success
         retry = await h.peer.post(push)
         assert_shows(retry.content, expected, h.engine.inner)
-        assert h.engine.calls == [("welcome", f"wechat:{USER}")]
+        assert h.engine.handled() == [(f"wechat:{USER}", Command.START)]
 
 
 async def test_engine_failure_gets_the_unavailable_notice_once(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     question = "我的社保卡号是123456怎么激活"
-    async with harness(engine_options={"fail": True}) as h:
+    async with harness(engine_options={"fail": lambda message: True}) as h:
         push = message_xml("text", USER, Content=question, msg_id=6_000_000_006)
         reply = await h.peer.post(push)
         assert_reply_envelope(reply)
         assert reply.content == h.engine.notice("unavailable", "zh")
         retry = await h.peer.post(push)
         assert retry.body == reply.body
-        assert len(h.engine.calls) == 1  # the failed turn is not run again
+        assert len(h.engine.handled()) == 1  # the failed turn is not run again
     logged = "\n".join(
-        f"{r.getMessage()} {getattr(r, 'wechat', '')}" for r in caplog.records if r.name.startswith("bot.channels")
+        f"{r.getMessage()} {getattr(r, 'fields', '')}" for r in caplog.records if r.name.startswith("bot.channels")
     )
-    assert "wechat.answer_failed" in logged and "RuntimeError" in logged
+    assert "wechat.turn_failed" in logged and "RuntimeError" in logged
     assert question not in logged and USER not in logged
 
 
 async def test_late_engine_failure_gives_the_retry_the_unavailable_notice() -> None:
-    async with harness(engine_options={"delay": 0.3, "fail": True}, engine_timeout=0.1, retry_wait=1.0) as h:
+    async with harness(
+        engine_options={"delay": 0.3, "fail": lambda message: True}, engine_timeout=0.1, retry_wait=1.0
+    ) as h:
         push = message_xml("text", USER, Content="社保卡怎么激活", msg_id=6_000_000_007)
         assert (await h.peer.post(push)).is_success
         retry = await h.peer.post(push)
         assert retry.content == h.engine.notice("unavailable", "zh")
-        assert len(h.engine.calls) == 1
+        assert len(h.engine.handled()) == 1
 
 
 # ------------------------------------------------------------------ safe mode
@@ -433,7 +412,7 @@ async def test_safe_mode_rejects_a_message_for_another_app_id() -> None:
     async with harness(aes=True, app_id="wx_someone_else") as h:
         reply = await h.peer.text(USER, "社保卡怎么激活")
         assert reply.status == 403
-        assert h.engine.calls == []
+        assert h.engine.handled() == []
 
 
 async def test_safe_mode_rejects_bad_msg_signature_and_plaintext() -> None:
@@ -448,17 +427,17 @@ async def test_safe_mode_rejects_bad_msg_signature_and_plaintext() -> None:
         assert unsigned.status_code == 403
         plain = await h.peer.post_raw(message_xml("text", USER, Content="hi"))
         assert plain.status_code == 403
-        assert h.engine.calls == []
+        assert h.engine.handled() == []
 
 
 # ------------------------------------------------------------ long answers
 
 
 async def test_oversized_answer_is_cut_and_zero_continues() -> None:
-    async with harness(engine_class=LongAnswerEngine) as h:
+    async with harness(engine_options={"replies": long_answer}) as h:
         more = h.engine.notice("more", "zh")
         parts = []
-        reply = await h.peer.text(USER, "long please")
+        reply = await h.peer.text(USER, "请详细说说")
         while True:
             content = reply.content
             assert len(content.encode("utf-8")) <= MAX_CONTENT_BYTES
@@ -469,24 +448,24 @@ async def test_oversized_answer_is_cut_and_zero_continues() -> None:
             assert len(parts) < 10
             reply = await h.peer.text(USER, "0")
         assert len(parts) >= 2
-        assert "\n\n".join(parts) == LongAnswerEngine.LONG
-        assert h.engine.calls == [("handle", f"wechat:{USER}")]  # "0" was served by the channel
+        assert "\n\n".join(parts) == LONG
+        assert h.engine.handled() == [(f"wechat:{USER}", ANY)]  # "0" was served by the channel
         # Nothing left: "0" now goes to the engine like any text.
         await h.peer.text(USER, "0")
-        assert len(h.engine.calls) == 2
+        assert len(h.engine.handled()) == 2
 
 
 async def test_a_notice_between_the_parts_keeps_the_continuation() -> None:
-    async with harness(engine_class=LongAnswerEngine) as h:
+    async with harness(engine_options={"replies": long_answer}) as h:
         more = h.engine.notice("more", "zh").strip()
-        first = await h.peer.text(USER, "long please")
+        first = await h.peer.text(USER, "请详细说说")
         assert first.content.endswith(more)
         image = await h.peer.post(message_xml("image", USER, PicUrl="http://example.invalid/p.jpg", MediaId="m"))
         assert image.content == h.engine.notice("non_text", "zh")
         second = await h.peer.text(USER, "0")
-        assert second.content.split("\n", 1)[0] in LongAnswerEngine.LONG
+        assert second.content.split("\n", 1)[0] in LONG
         assert second.content != first.content
-        assert len(h.engine.calls) == 1  # "0" was still served from the kept rest
+        assert len(h.engine.handled()) == 1  # "0" was still served from the kept rest
 
 
 # ---------------------------------------------------------------- bad input
@@ -539,7 +518,7 @@ async def test_bad_bodies_are_refused(body: str, status: int) -> None:
         response = await h.peer.post_raw(body.encode("utf-8"))
         assert response.status_code == status
         assert "Traceback" not in response.text and "File " not in response.text
-        assert h.engine.calls == []
+        assert h.engine.handled() == []
 
 
 async def test_oversize_body_without_content_length_is_refused() -> None:
@@ -560,7 +539,7 @@ async def test_stale_or_future_timestamp_is_refused(skew: int) -> None:
             message_xml("text", USER, Content="社保卡怎么激活"), timestamp=int(time.time()) + skew
         )
         assert reply.status == 403
-        assert h.engine.calls == []
+        assert h.engine.handled() == []
 
 
 async def test_bad_or_missing_signature_is_refused() -> None:
@@ -570,7 +549,7 @@ async def test_bad_or_missing_signature_is_refused() -> None:
         assert (await h.peer.post_raw(push, forged)).status_code == 403
         unsigned = {k: v for k, v in h.peer.signed_query().items() if k != "signature"}
         assert (await h.peer.post_raw(push, unsigned)).status_code == 403
-        assert h.engine.calls == []
+        assert h.engine.handled() == []
 
 
 async def test_plaintext_signed_query_cannot_carry_another_body() -> None:
@@ -587,11 +566,11 @@ async def test_plaintext_signed_query_cannot_carry_another_body() -> None:
         # The same body again (a retry or replay of that message) gets the same answer.
         again = h.peer.read(await h.peer.post_raw(original.encode("utf-8"), query))
         assert again.body == first.body
-        assert h.engine.calls == [("handle", f"wechat:{USER}")]
+        assert h.engine.handled() == [(f"wechat:{USER}", ANY)]
         # Another nonce is another request.
         other = await h.peer.post(forged)
         assert other.content
-        assert len(h.engine.calls) == 2
+        assert len(h.engine.handled()) == 2
 
 
 async def test_compatible_mode_without_a_key_also_binds_the_body_to_the_nonce() -> None:
@@ -601,7 +580,7 @@ async def test_compatible_mode_without_a_key_also_binds_the_body_to_the_nonce() 
         assert (await h.peer.post_raw(body.encode("utf-8"), query)).status_code == 200
         forged = body.replace("社保卡怎么激活", "在哪激活")
         assert (await h.peer.post_raw(forged.encode("utf-8"), query)).status_code == 403
-        assert len(h.engine.calls) == 1
+        assert len(h.engine.handled()) == 1
 
 
 async def test_safe_mode_does_not_track_nonces() -> None:
@@ -621,7 +600,7 @@ async def test_safe_mode_does_not_track_nonces() -> None:
         first = await h.peer.post_raw(envelope, query)
         again = await h.peer.post_raw(envelope, query)
         assert first.status_code == again.status_code == 200
-        assert await h.store.recall(f"wechat:nonce:{query['timestamp']}:{query['nonce']}:body") is None
+        assert await h.store.tokens.recall(keys.wechat_nonce(query["timestamp"], query["nonce"])) is None
 
 
 async def test_logs_carry_no_message_text_openid_or_secrets(caplog: pytest.LogCaptureFixture) -> None:
@@ -631,8 +610,66 @@ async def test_logs_carry_no_message_text_openid_or_secrets(caplog: pytest.LogCa
         await h.peer.text(USER, question)
         await h.peer.post_raw(b"<xml><broken")
     logged = "\n".join(
-        f"{r.getMessage()} {getattr(r, 'wechat', '')}" for r in caplog.records if r.name.startswith("bot.channels")
+        f"{r.getMessage()} {getattr(r, 'fields', '')}" for r in caplog.records if r.name.startswith("bot.channels")
     )
     assert "wechat.reply" in logged
     for secret in (question, USER, TOKEN, AES_KEY):
         assert secret not in logged
+
+
+# ----------------------------------------------------------- issue 10 cases
+
+
+@pytest.mark.parametrize("timestamp", ["-400", "+400", "9" * 400, "-5", "1e9"])
+async def test_get_verification_checks_the_timestamp_window(timestamp: str) -> None:
+    """Issue 10, case 11: a captured signed URL reflected any ``echostr`` forever, and a
+    400-digit signed timestamp was a 500."""
+    if timestamp in ("-400", "+400"):  # seconds away from now
+        timestamp = str(int(time.time()) + int(timestamp))
+    async with harness() as h:
+        nonce = "1514711492"
+        query = {"timestamp": timestamp, "nonce": nonce, "signature": wechat_signature(TOKEN, timestamp, nonce)}
+        response = await h.peer.client.get("/wechat", params=query | {"echostr": "attacker-text"})
+        assert response.status_code == 403
+        assert "attacker-text" not in response.text
+
+
+async def test_a_post_with_a_huge_signed_timestamp_is_refused_not_a_500() -> None:
+    async with harness() as h:
+        timestamp, nonce = "9" * 400, "77"
+        query = {"timestamp": timestamp, "nonce": nonce, "signature": wechat_signature(TOKEN, timestamp, nonce)}
+        response = await h.peer.post_raw(message_xml("text", USER, Content="社保卡怎么激活"), query)
+        assert response.status_code == 403
+        huge_time = message_xml("text", USER, Content="hi", create_time=int("9" * 30))
+        assert (await h.peer.post_raw(huge_time)).status_code == 400
+
+
+async def test_the_retry_cache_tells_senders_apart() -> None:
+    """Issue 10, case 13: the retry cache key ignored the sender, so two users' messages with
+    the same MsgId got one answer."""
+    async with harness() as h:
+        first = await h.peer.post(message_xml("text", USER, Content="社保卡怎么激活", msg_id=42))
+        other = await h.peer.post(message_xml("text", USER + "2", Content="社保卡在哪里激活", msg_id=42))
+        assert first.content != other.content
+        assert other.message.target == USER + "2"
+        assert len(h.engine.handled()) == 2
+
+
+async def test_a_flooding_follower_is_told_once_and_then_ignored() -> None:
+    async with harness(settings_options={"faqbot_flood_private_per_minute": 2}) as h:
+        answers = [await h.peer.text(USER, f"社保卡怎么激活{n}") for n in range(5)]
+        assert all(reply.message is not None for reply in answers[:3])
+        assert answers[2].content == h.engine.notice("flood", "zh")
+        assert all(reply.is_success for reply in answers[3:])
+        assert len(h.engine.handled()) == 2
+        other = await h.peer.text(USER + "x", "社保卡怎么激活")  # another follower is not held up
+        assert other.content != h.engine.notice("flood", "zh")
+
+
+async def test_a_cut_answer_leaves_no_empty_continuation_behind() -> None:
+    """Issue 10, case 13: every reply stored an empty ``wechat:more:`` value per user."""
+    async with harness() as h:
+        await h.peer.text(USER, "社保卡怎么激活")
+        assert await h.store.tokens.recall(keys.wechat_more(USER)) is None
+        kept = sorted(name.split(":")[1] for name in h.store.tokens.values._entries)
+        assert kept == ["msg", "nonce"]  # the reply kept for WeChat's retries, the body's hash: nothing else

@@ -24,7 +24,7 @@ from bot.messages import Command, Language, Locale, Reply, Turn
 from bot.review.entry import ReviewEntry, mask_numbers
 from bot.review.log import ReviewLog
 from bot.script import script_of, to_script
-from bot.state import ConversationState, StateStore
+from bot.state import ConversationState, StateStore, keys
 from bot.understanding.compiled import Compiled, compile_knowledge
 from bot.understanding.reading import Reader
 
@@ -58,9 +58,16 @@ class Engine:
         self.store = store
         self.review = review
         self.reader = Reader(knowledge, compiled or compile_knowledge(knowledge))
-        self.flow = Flow(knowledge, self.reader, review_days=round(review.keep_seconds / 86400) if review else None)
+        self.flow = Flow(knowledge, self.reader)
+        self.attach_review(review)
         self._today = today
         self._idle_seconds = idle_seconds
+
+    def attach_review(self, review: ReviewLog | None) -> None:
+        """Log misunderstood messages and votes to ``review`` (``None``: nowhere); the welcome
+        and help texts then say for how long they are kept."""
+        self.review = review
+        self.flow.review_days = round(review.keep_seconds / 86400) if review is not None else None
 
     # -- public API ----------------------------------------------------------------------
 
@@ -105,7 +112,7 @@ class Engine:
         another conversation: in a group, only the asker's vote counts. Voting again logs
         the new vote; the review counts the last one.
         """
-        record = await self.store.recall(_FEEDBACK + feedback)
+        record = await self.store.tokens.recall(keys.answer_feedback(feedback))
         if record is None or self.review is None:
             return False
         answer = _AnswerRecord.model_validate_json(record)
@@ -178,7 +185,9 @@ class Engine:
         for feedback, intent in turn.answered:
             record = _AnswerRecord(owner=_owner(key), intent=intent, language=language, text=mask_numbers(text)[:500])
             try:
-                await self.store.remember(_FEEDBACK + feedback, record.model_dump_json(), FEEDBACK_SECONDS)
+                await self.store.tokens.remember(
+                    keys.answer_feedback(feedback), record.model_dump_json(), FEEDBACK_SECONDS
+                )
             except Exception:
                 log.warning("feedback_not_kept", exc_info=True)
 
@@ -234,7 +243,6 @@ def _in_script(reply: Reply, script: str) -> Reply:
     )
 
 
-_FEEDBACK = "feedback:"
 FEEDBACK_SECONDS = 7 * 24 * 3600
 """How long an answer can be voted on."""
 

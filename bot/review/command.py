@@ -9,9 +9,11 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from bot.app import ConfigurationError, open_state
 from bot.dialogue.engine import CHINA
 from bot.knowledge import KnowledgeError
-from bot.review.log import open_review_log
+from bot.review.entry import ReviewEntry
+from bot.review.log import review_log_for
 from bot.review.report import format_review, review, since_of
 from bot.settings import PROJECT_ROOT, Settings
 
@@ -27,18 +29,23 @@ def run_review(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as error:
         print(f"faqbot review: {error}", file=sys.stderr)
         return EXIT_USAGE
-    log = open_review_log(settings.faqbot_state_url, settings.faqbot_review_days)
 
-    async def read() -> tuple[int | None, list]:  # type: ignore[type-arg]
+    async def read() -> tuple[int | None, list[ReviewEntry]]:
+        store = await open_state(settings)
+        log = review_log_for(store, settings.faqbot_review_days)
         try:
             if args.purge:
                 before = datetime.combine(args.before, datetime.min.time(), CHINA).timestamp() if args.before else None
                 return await log.purge(before), []
             return None, await log.entries(since)
         finally:
-            await log.close()
+            await store.close()
 
-    purged, entries = asyncio.run(read())
+    try:
+        purged, entries = asyncio.run(read())
+    except ConfigurationError as error:
+        print(f"faqbot review: {error}", file=sys.stderr)
+        return EXIT_USAGE
     if purged is not None:
         print(f"deleted {purged} review entries")
         return 0

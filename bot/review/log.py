@@ -16,8 +16,13 @@ import asyncio
 import sqlite3
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.review.entry import ReviewEntry
+from bot.state import StateStore
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 DAY = 24 * 3600.0
 
@@ -120,13 +125,12 @@ class SQLiteReviewLog(ReviewLog):
 
 class RedisReviewLog(ReviewLog):
     """One Redis stream shared by every worker; entry ids are their times, so trimming by
-    ``MINID`` on each write keeps exactly the keeping period."""
+    ``MINID`` on each write keeps exactly the keeping period. It uses the state store's
+    client (and connection pool), which the store closes."""
 
-    def __init__(self, url: str, keep_days: float = 90, key: str = "faqbot:review") -> None:
-        from redis.asyncio import Redis
-
+    def __init__(self, client: Redis, key: str, keep_days: float = 90) -> None:
         super().__init__(keep_days)
-        self.redis = Redis.from_url(url, decode_responses=True)
+        self.redis = client
         self.key = key
 
     async def add(self, entry: ReviewEntry) -> None:
@@ -145,17 +149,14 @@ class RedisReviewLog(ReviewLog):
             return count
         return int(await self.redis.xtrim(self.key, minid=int(before * 1000), approximate=False))
 
-    async def close(self) -> None:
-        await self.redis.aclose()
 
+def review_log_for(store: StateStore, keep_days: float) -> ReviewLog:
+    """The review log in ``store``'s backend: its SQLite file, its Redis (and pool), or memory."""
+    from bot.state.redis import RedisStore
+    from bot.state.sqlite import SQLiteStore
 
-def open_review_log(state_url: str, keep_days: float) -> ReviewLog:
-    """The review log in the backend of ``FAQBOT_STATE_URL`` (a malformed URL is the state store's to report)."""
-    from bot.state.factory import sqlite_path
-
-    scheme = state_url.strip().partition("://")[0].lower()
-    if scheme == "sqlite":
-        return SQLiteReviewLog(sqlite_path(state_url.strip()), keep_days)
-    if scheme in ("redis", "rediss", "unix"):
-        return RedisReviewLog(state_url.strip(), keep_days)
+    if isinstance(store, SQLiteStore):
+        return SQLiteReviewLog(store.path, keep_days)
+    if isinstance(store, RedisStore):
+        return RedisReviewLog(store.redis, store.keys.review, keep_days)
     return MemoryReviewLog(keep_days)

@@ -1,12 +1,9 @@
-"""The store interface and the state it keeps."""
+"""The state a conversation keeps between messages (the interfaces of the stores are in
+:mod:`bot.state.interfaces`)."""
 
 from __future__ import annotations
 
-import abc
-import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -66,79 +63,3 @@ class ConversationState(BaseModel):
     """Further topics the last message asked about, answered once the pending question is."""
     context: TopicContext | None = None
     updated_at: float = Field(default_factory=time.time)
-
-
-class StateStore(abc.ABC):
-    """Where conversation state lives between messages.
-
-    Keys are opaque conversation keys chosen by a channel (e.g. ``tg:<chat>:<user>``).
-    """
-
-    @abc.abstractmethod
-    async def get(self, key: str) -> ConversationState | None:
-        """The stored state, or ``None``."""
-
-    @abc.abstractmethod
-    async def put(self, key: str, state: ConversationState) -> None:
-        """Store ``state`` for ``key``, replacing what was there."""
-
-    @abc.abstractmethod
-    async def delete(self, key: str) -> None:
-        """Forget ``key`` entirely."""
-
-    @abc.abstractmethod
-    def lock(self, key: str) -> AbstractAsyncContextManager[None]:
-        """Serialise the handling of one conversation; other keys proceed in parallel."""
-
-    @abc.abstractmethod
-    async def claim(self, token: str, ttl_seconds: float) -> bool:
-        """True the first time ``token`` is claimed within ``ttl_seconds``, False after.
-
-        Channels use it to process a re-sent update (same Telegram ``update_id``,
-        same WeChat ``MsgId``) only once.
-        """
-
-    @abc.abstractmethod
-    async def remember(self, token: str, value: str, ttl_seconds: float) -> None:
-        """Keep ``value`` under ``token`` so a retried request can be answered the same."""
-
-    @abc.abstractmethod
-    async def recall(self, token: str) -> str | None:
-        """What :meth:`remember` kept under ``token``, if it has not expired."""
-
-    async def close(self) -> None:  # noqa: B027 - optional hook
-        """Release connections; the default store has none."""
-
-
-class KeyedLocks:
-    """One :class:`asyncio.Lock` per key, forgotten as soon as nobody holds or awaits it.
-
-    Every store needs in-process serialisation per conversation (the Redis store adds a
-    cross-process lock on top, so that coroutines of one worker queue here in order
-    instead of polling Redis). Dropping idle locks keeps memory flat however many
-    conversations a long-running worker sees.
-    """
-
-    def __init__(self) -> None:
-        # key -> (lock, number of holders + waiters)
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    def __len__(self) -> int:
-        return len(self._locks)
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        """Hold the lock of ``key`` for the duration of the ``async with`` block."""
-        lock, users = self._locks.get(key, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)

@@ -16,14 +16,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from bot.state.base import StateStore, StateStoreError
+from bot.state.base import StateStoreError
+from bot.state.interfaces import StateStore
 from bot.state.memory import MemoryStore
 
 log = logging.getLogger(__name__)
 
 _HINT = "use memory://, sqlite:///path/to/state.db or redis://host:port/db"
+
+
+@dataclass(frozen=True)
+class RedisPool:
+    """The Redis connections of one worker: at most ``size``; a command waits up to
+    ``wait_seconds`` for a free one (then fails, and the request gets the bot's
+    ``unavailable`` answer), and up to ``timeout_seconds`` for Redis's reply."""
+
+    size: int = 32
+    wait_seconds: float = 5.0
+    timeout_seconds: float = 2.0
 
 
 async def open_store(
@@ -32,13 +45,14 @@ async def open_store(
     idle_ttl_seconds: float = 1800.0,
     key_prefix: str = "faqbot:",
     connect_timeout_seconds: float = 2.0,
+    pool: RedisPool | None = None,
 ) -> StateStore:
     """Open the store ``url`` names; raise :class:`StateStoreError` if it cannot be used.
 
     ``idle_ttl_seconds`` is the conversation idle timeout: SQLite and Redis forget a
     state not written for that long (memory keeps it; the engine checks ``updated_at``
-    anyway). ``key_prefix`` applies to Redis only, ``connect_timeout_seconds`` bounds
-    the PING that proves a Redis server answers.
+    anyway). ``key_prefix`` and ``pool`` apply to Redis only, ``connect_timeout_seconds``
+    bounds the PING that proves a Redis server answers.
     """
     if idle_ttl_seconds <= 0:
         raise StateStoreError(f"state idle timeout must be positive, not {idle_ttl_seconds!r}")
@@ -53,7 +67,9 @@ async def open_store(
     if scheme == "sqlite":
         return await _open_sqlite(url, idle_ttl_seconds)
     if scheme in ("redis", "rediss", "unix"):
-        return await _open_redis(url, scheme, idle_ttl_seconds, key_prefix, connect_timeout_seconds)
+        return await _open_redis(
+            url, scheme, idle_ttl_seconds, key_prefix, connect_timeout_seconds, pool or RedisPool()
+        )
     raise StateStoreError(f"unsupported state store URL scheme {scheme!r}: {_HINT}")
 
 
@@ -114,21 +130,31 @@ def _scrub(text: str, secret: str | None) -> str:
 
 
 async def _open_redis(
-    url: str, scheme: str, idle_ttl_seconds: float, key_prefix: str, connect_timeout_seconds: float
+    url: str, scheme: str, idle_ttl_seconds: float, key_prefix: str, connect_timeout_seconds: float, pool: RedisPool
 ) -> StateStore:
-    from redis.asyncio import Redis
+    from redis.asyncio import BlockingConnectionPool, Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
     from redis.exceptions import RedisError
 
     from bot.state.redis import RedisStore
 
     where, password = _redis_location(url, scheme)
     try:
-        client = Redis.from_url(
+        # A blocking pool: past ``size`` commands in flight, a command waits for a free
+        # connection instead of failing (redis-py's default pool raises at 100).
+        connections = BlockingConnectionPool.from_url(
             url,
+            max_connections=pool.size,
+            timeout=pool.wait_seconds,
             decode_responses=True,
             socket_connect_timeout=connect_timeout_seconds,
-            socket_timeout=max(connect_timeout_seconds, 5.0),
+            socket_timeout=pool.timeout_seconds,
+            # One quick retry for a dropped connection; redis-py's default (three, backing
+            # off up to 10 s) would outlast WeChat's 5-second deadline on a hung server.
+            retry=Retry(ExponentialBackoff(cap=0.1, base=0.02), 1),
         )
+        client = Redis.from_pool(connections)
     except ValueError as exc:  # bad query options and the like
         raise StateStoreError(f"{scheme} URL is malformed: {_scrub(str(exc), password)}") from None
     try:
@@ -140,5 +166,5 @@ async def _open_redis(
             f"redis state store at {where} is not answering PING ({type(exc).__name__}: {reason};"
             f" waited up to {connect_timeout_seconds:g} s)"
         ) from None
-    log.info("conversation state: Redis at %s, key prefix %r", where, key_prefix)
+    log.info("conversation state: Redis at %s, key prefix %r, pool of %d", where, key_prefix, pool.size)
     return RedisStore(client, key_prefix=key_prefix, idle_ttl_seconds=idle_ttl_seconds)

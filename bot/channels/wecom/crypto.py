@@ -4,7 +4,7 @@
 payload is AES-256-CBC as in WeChat safe mode (加解密方案说明, path 91144) with the receive
 id empty: "企业自建智能机器人的使用场景里，receiveid直接传空字符串即可". A callback is
 ``{"encrypt": …}``; a passive reply ``{"encrypt", "msgsignature", "timestamp", "nonce"}``
-with the callback URL's nonce. Signing and the cipher are :mod:`bot.channels.wechat_crypto`'s.
+with the callback URL's nonce. Signing and the cipher are :mod:`bot.channels.wechat.crypto`'s.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from bot.channels.wechat_crypto import CryptoError, WeChatCipher, sign, signature_matches
+from bot.channels.wechat.crypto import CryptoError, WeChatCipher, sign, signature_matches
 
 __all__ = ["DecryptError", "EnvelopeError", "SignatureError", "WeComCrypto", "WeComCryptoError"]
 

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from bot.channels.wechat_format import split_content
+from bot.channels.wechat.replies import split_content
 from bot.channels.wecom.envelope import ButtonPress
 from bot.messages import Reply, Turn
 

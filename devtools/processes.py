@@ -1,7 +1,8 @@
-"""Real ``faqbot serve`` processes on free loopback ports, for tests and benchmarks.
+"""Real ``faqbot serve`` and ``redis-server`` processes on free loopback ports, for the tests
+and the benchmarks.
 
-No pytest here (``benchmarks/webhook_load.py`` uses it too): failures raise
-:class:`ServeError` with the tail of the server's log.
+No pytest here (the benchmarks use it too): failures raise :class:`ServeError` with the
+tail of the server's log.
 
 * :class:`ServeProcess` starts ``python -m bot serve`` in its own process group with a
   clean environment (no ``FAQBOT_*``/``TELEGRAM_*``/``WECHAT_*`` inherited, no ``.env``:
@@ -14,26 +15,24 @@ No pytest here (``benchmarks/webhook_load.py`` uses it too): failures raise
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import httpx
-import uvicorn
-from starlette.types import ASGIApp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 60.0
 """Generous: several workers each load the knowledge base on a 2-core machine."""
-STOP_TIMEOUT_SECONDS = 15.0
+STOP_TIMEOUT_SECONDS = 30.0
 _OWN_PREFIXES = ("FAQBOT_", "TELEGRAM_", "WECHAT_")
 
 
@@ -129,10 +128,14 @@ class ServeProcess:
 
     _started = 0
 
-    def __init__(self, settings: Mapping[str, str], workdir: Path, *, workers: int = 1) -> None:
+    def __init__(
+        self, settings: Mapping[str, str], workdir: Path, *, workers: int = 1, open_files: int | None = None
+    ) -> None:
+        """``open_files``: the server's RLIMIT_NOFILE (e.g. 1024, a common default)."""
         self.settings = dict(settings)
         self.workdir = workdir
         self.workers = workers
+        self.open_files = open_files
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
@@ -154,7 +157,7 @@ class ServeProcess:
                 [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                  "--workers", str(self.workers)],
                 cwd=self.workdir, env=serve_env(self.settings), stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=self._limits(),
             )  # fmt: skip
         try:
             self.wait_healthy(timeout)
@@ -162,6 +165,16 @@ class ServeProcess:
             self.kill()
             raise
         return self
+
+    def _limits(self) -> Callable[[], None] | None:
+        if self.open_files is None:
+            return None
+        limit = self.open_files
+
+        def apply() -> None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+        return apply
 
     def wait_healthy(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
         """Poll ``GET /healthz`` until 200; :class:`ServeError` if the process exits or time runs out.
@@ -218,14 +231,14 @@ class ServeProcess:
             self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
         self._wait_group_gone()
 
-    def stop(self) -> int | None:
-        """SIGTERM (graceful), SIGKILL after :data:`STOP_TIMEOUT_SECONDS`; the exit code."""
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> int | None:
+        """SIGTERM (graceful), SIGKILL after ``timeout``; the exit code."""
         if self.process is None:
             return None
         if self.process.poll() is None:
             self._signal_group(signal.SIGTERM)
             try:
-                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self._signal_group(signal.SIGKILL)
                 self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
@@ -334,28 +347,3 @@ def connection_owner(server: tuple[str, int], client: tuple[str, int], pids: Ite
         if _fd_socket_inodes(pid) & inodes:
             return pid
     return None
-
-
-@contextlib.asynccontextmanager
-async def uvicorn_in_loop(app: ASGIApp, *, lifespan: str = "on") -> AsyncIterator[tuple[str, uvicorn.Server]]:
-    """Serve ``app`` with a real uvicorn in this event loop on a free loopback port.
-
-    Yields the base URL and the server; stops it on exit.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert not task.done(), "uvicorn exited during start-up"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", server
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
-        sock.close()

@@ -58,26 +58,25 @@ def cdata(text: str) -> str:
     return "<![CDATA[" + strip_illegal_xml_chars(text).replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
+def _xml(fields: list[tuple[str, str | int]]) -> str:
+    """A flat ``<xml>`` document: strings as CDATA, numbers as they are."""
+    parts = (f"<{name}>{value if isinstance(value, int) else cdata(value)}</{name}>" for name, value in fields)
+    return "<xml>" + "".join(parts) + "</xml>"
+
+
 def text_reply_xml(*, to_user: str, from_user: str, create_time: int, content: str) -> str:
     """A passive text reply (``to_user`` is the sender's OpenID, ``from_user`` the account)."""
-    return (
-        "<xml>"
-        f"<ToUserName>{cdata(to_user)}</ToUserName>"
-        f"<FromUserName>{cdata(from_user)}</FromUserName>"
-        f"<CreateTime>{int(create_time)}</CreateTime>"
-        "<MsgType><![CDATA[text]]></MsgType>"
-        f"<Content>{cdata(content)}</Content>"
-        "</xml>"
+    return _xml(
+        [
+            ("ToUserName", to_user),
+            ("FromUserName", from_user),
+            ("CreateTime", int(create_time)),
+            ("MsgType", "text"),
+            ("Content", content),
+        ]
     )
 
 
 def encrypted_reply_xml(*, encrypt: str, signature: str, timestamp: str, nonce: str) -> str:
     """The safe-mode envelope around an encrypted reply."""
-    return (
-        "<xml>"
-        f"<Encrypt>{cdata(encrypt)}</Encrypt>"
-        f"<MsgSignature>{cdata(signature)}</MsgSignature>"
-        f"<TimeStamp>{int(timestamp)}</TimeStamp>"
-        f"<Nonce>{cdata(nonce)}</Nonce>"
-        "</xml>"
-    )
+    return _xml([("Encrypt", encrypt), ("MsgSignature", signature), ("TimeStamp", int(timestamp)), ("Nonce", nonce)])

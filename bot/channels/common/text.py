@@ -1,0 +1,92 @@
+"""Incoming text made safe, outgoing text cut to a platform's size limit.
+
+Platforms measure differently — Telegram in UTF-16 code units, WeChat in UTF-8 bytes —
+so the cutting functions take the measure of one character.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+MAX_TEXT_CHARS = 4096
+"""Longest message text passed on to the engine (Telegram's own limit; longer is cut)."""
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_SENTENCE_ENDS = ("。", "！", "？", "；", ". ", "! ", "? ", "; ")
+
+Width = Callable[[str], int]
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (JSON escapes like ``\\ud800`` produce them, and nothing
+    downstream can encode them) replaced by U+FFFD, NUL removed, cut to :data:`MAX_TEXT_CHARS`."""
+    return _SURROGATES.sub("\ufffd", text[:MAX_TEXT_CHARS]).replace("\x00", "")
+
+
+def utf16_width(char: str) -> int:
+    """Telegram's measure: characters beyond the BMP (most emoji) count twice."""
+    return 2 if ord(char) > 0xFFFF else 1
+
+
+def utf8_width(char: str) -> int:
+    """WeChat's measure: UTF-8 bytes."""
+    return len(char.encode("utf-8", "replace"))
+
+
+def measure(text: str, width: Width) -> int:
+    """The size of ``text`` in ``width`` units."""
+    return sum(width(char) for char in text)
+
+
+def _fitting(text: str, limit: int, width: Width) -> int:
+    """How many leading characters of ``text`` fit in ``limit`` units (never half a character)."""
+    used = 0
+    for index, char in enumerate(text):
+        used += width(char)
+        if used > limit:
+            return index
+    return len(text)
+
+
+def _cut_index(prefix: str) -> int:
+    """Where to end a piece that may hold at most ``prefix``: the last paragraph break,
+    else line break, else sentence end in its second half; else all of it."""
+    floor = len(prefix) // 2
+    for separator in ("\n\n", "\n"):
+        index = prefix.rfind(separator)
+        if index >= floor and index > 0:
+            return index
+    best = max(
+        (prefix.rfind(end) + len(end.rstrip()) for end in _SENTENCE_ENDS if prefix.rfind(end) >= 0),
+        default=-1,
+    )
+    return best if best >= floor and best > 0 else len(prefix)
+
+
+def cut(text: str, limit: int, width: Width) -> tuple[str, str]:
+    """``(head, rest)``: ``text`` and ``""`` when it fits in ``limit`` units; otherwise the
+    longest head that fits, ended at a paragraph, line or sentence end where there is one
+    in its second half, and the text left over (whitespace at the seam dropped)."""
+    if limit < 2:
+        raise ValueError("a piece must hold at least 2 units")
+    end = _fitting(text, limit, width)
+    if end == len(text):
+        return text, ""
+    prefix = text[:end]
+    index = _cut_index(prefix)
+    head, rest = text[:index].rstrip(), text[index:].strip()
+    if not head:  # nothing but whitespace before the cut: a plain cut instead
+        head, rest = prefix.rstrip(), text[end:].strip()
+    return head, rest
+
+
+def split(text: str, limit: int, width: Width) -> list[str]:
+    """``text`` cut into pieces of at most ``limit`` units; blank pieces are dropped."""
+    pieces: list[str] = []
+    rest = text
+    while rest.strip():
+        head, rest = cut(rest, limit, width)
+        if head.strip():
+            pieces.append(head)
+    return pieces
