@@ -281,7 +281,7 @@ class Flow:
             if self.review_days is not None:
                 text += "\n" + self.notice("review_notice", turn.language).format(days=self.review_days)
             self._choice_question(turn, "menu", text, list(self.knowledge.topics))
-        elif kind == "domain":
+        elif kind == "domain" and self.review_days is not None:  # votes go to the review log
             feedback = secrets.token_hex(4)
             turn.answered.append((feedback, intent))
             turn.replies.append(Reply(text, feedback=feedback))
