@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.webhook_load import throwaway_redis  # noqa: E402
-from benchmarks.wechat_load import TOKEN, percentile, signed_query, text_xml  # noqa: E402
+from benchmarks.wechat_load import TOKEN, percentile, post_message, signed_query, text_xml  # noqa: E402
 from devtools.clients import closed_by_server, slow_clients  # noqa: E402
 from devtools.fake_telegram import BOT_USERNAME, FakeTelegram  # noqa: E402
 from devtools.processes import ServeProcess  # noqa: E402
@@ -56,23 +56,9 @@ async def wechat_burst(url: str, texts: list[str], prefix: str) -> dict[str, Any
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
 
         async def one(n: int, text: str) -> None:
-            started = time.perf_counter()
-            try:
-                response = await client.post(
-                    "/wechat", params=signed_query(), content=text_xml(f"o{prefix}{n:05d}", text, n)
-                )
-            except httpx.HTTPError:
-                outcome["errors"] += 1
-                return
-            latencies.append(time.perf_counter() - started)
-            kind = (
-                "errors"
-                if response.status_code != 200
-                else "answered"
-                if response.text.startswith("<xml>")
-                else "success"
-            )
+            kind, seconds, _ = await post_message(client, f"o{prefix}{n:05d}", text, n)
             outcome[kind] += 1
+            latencies.append(seconds)
 
         await asyncio.gather(*(one(n, text) for n, text in enumerate(texts)))
     latencies.sort()

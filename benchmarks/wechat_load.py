@@ -5,8 +5,8 @@ Conversations of two messages (the question "社保卡在哪激活", whose passi
 numbered follow-up, then "2", whose reply is the answer), each message with its own
 MsgId, each conversation with its own user, at most ``concurrency`` requests in flight
 over keep-alive connections. Prints one JSON line: latency percentiles (ms, HTTP round
-trip as the client sees it), replies, ``success`` answers (WeChat's deadline missed),
-errors, and the generator's own CPU.
+trip as the client sees it), ``answered``, ``success`` (WeChat's deadline missed),
+``errors``, and the generator's own CPU.
 
 ``python benchmarks/wechat_load.py URL --messages 2000 --concurrency 16``
 """
@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 TOKEN = "faqbot-benchmark-token"
 ACCOUNT = "gh_faqbot_benchmark"
@@ -67,6 +68,22 @@ def cpu_seconds(pids: set[int]) -> float:
     return total / ticks
 
 
+async def post_message(client: Any, user: str, text: str, msg_id: int) -> tuple[str, float, str]:
+    """Send one signed text message: ``(kind, seconds, body)`` where ``kind`` is ``answered``
+    (a passive reply), ``success`` (none: WeChat's deadline missed) or ``errors``."""
+    import httpx
+
+    started = time.perf_counter()
+    try:
+        response = await client.post("/wechat", params=signed_query(), content=text_xml(user, text, msg_id))
+    except httpx.HTTPError:
+        return "errors", time.perf_counter() - started, ""
+    if response.status_code != 200:
+        return "errors", time.perf_counter() - started, response.text
+    kind = "answered" if response.text.startswith("<xml>") else "success"
+    return kind, time.perf_counter() - started, response.text
+
+
 async def generate(url: str, messages: int, concurrency: int, max_seconds: float) -> dict[str, object]:
     import httpx
 
@@ -75,30 +92,17 @@ async def generate(url: str, messages: int, concurrency: int, max_seconds: float
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     gate = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
-    outcome = {"replied": 0, "unanswered": 0, "errors": 0, "completed_conversations": 0}
+    outcome = {"answered": 0, "success": 0, "errors": 0, "completed_conversations": 0}
 
     async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT_SECONDS, limits=limits) as client:
 
         async def post(user: str, text: str, record: bool) -> str:
-            started = time.perf_counter()
-            try:
-                response = await client.post(
-                    "/wechat", params=signed_query(), content=text_xml(user, text, next(msg_ids))
-                )
-            except httpx.HTTPError:
-                outcome["errors"] += record
-                return ""
+            kind, seconds, body = await post_message(client, user, text, next(msg_ids))
             if record:
-                latencies.append(time.perf_counter() - started)
-                kind = (
-                    "errors"
-                    if response.status_code != 200
-                    else "replied"
-                    if response.text.startswith("<xml>")
-                    else "unanswered"
-                )
                 outcome[kind] += 1
-            return response.text
+                if kind != "errors" or body:
+                    latencies.append(seconds)
+            return body
 
         async def converse(index: int, record: bool) -> None:
             user = f"oBench{run}{index:06d}{'' if record else 'w'}"
