@@ -182,17 +182,6 @@ class StateStore(ConversationStore):
     tokens: TokenStore
     inbox: Inbox
 
-    # The engine of the understanding rework keeps its 👍/👎 records with these three; they
-    # are the token store's, here until it calls ``store.tokens`` itself.
-    async def claim(self, token: str, ttl_seconds: float) -> bool:
-        return await self.tokens.claim(token, ttl_seconds)
-
-    async def remember(self, token: str, value: str, ttl_seconds: float) -> None:
-        await self.tokens.remember(token, value, ttl_seconds)
-
-    async def recall(self, token: str) -> str | None:
-        return await self.tokens.recall(token)
-
     @abc.abstractmethod
     async def check(self) -> None:
         """Prove the backend answers and takes writes; :class:`StoreUnavailable` with a
