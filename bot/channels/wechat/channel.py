@@ -20,6 +20,7 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -116,46 +117,63 @@ class WeChatChannel:
             return PlainTextResponse(SUCCESS)
 
     async def _receive(self, request: Request, started: float) -> Response:
-        deadline = started + self.engine_timeout
         try:
             message, encrypted, binding = await self.envelope.open(request)
         except Rejected as rejected:
             return _rejected(rejected, "wechat.rejected")
+        retry = asyncio.Event()  # set when this delivery turns out to be a retry
+        task = asyncio.ensure_future(self._respond(message, binding, retry))
         try:
-            if binding is not None:
-                await asyncio.wait_for(self.envelope.bind(*binding), _left(deadline))
+            reply = await asyncio.wait_for(asyncio.shield(task), _left(started + self.engine_timeout))
         except Rejected as rejected:
             return _rejected(rejected, "wechat.rejected")
-        except Exception as exc:  # the store is down or hung: verified, but the replay check could not run
-            self._store_failed(exc)
-            reply = await self._unavailable(message)
-        else:
-            reply = await self._respond(message, deadline)
+        except asyncio.TimeoutError:
+            reply = await self._late_reply(task, retry, started, message)
         body, media_type = self.replies.body(reply, encrypted)
         metrics.REQUESTS.labels("/wechat", "200").inc()
         metrics.REQUEST_SECONDS.labels("/wechat").observe(time.monotonic() - started)
         return Response(body, media_type=media_type)
 
-    async def _respond(self, message: InboundMessage, deadline: float) -> str:
-        """The reply for ``message``: computed once, replayed on retries (see the module docstring)."""
-        user = user_ref(message.from_user)
+    async def _late_reply(
+        self, task: asyncio.Task[str], retry: asyncio.Event, started: float, message: InboundMessage
+    ) -> str:
+        """A retry waits for the first delivery's reply up to ``retry_wait``; a turn that misses
+        the deadline is answered ``success`` and left to finish (its reply kept for the retry)."""
+        if retry.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                return await asyncio.wait_for(asyncio.shield(task), _left(started + self.retry_wait))
+        else:
+            event(log, logging.WARNING, "wechat.engine_timeout", user=user_ref(message.from_user))
+            metrics.ERRORS.labels("wechat", "deadline").inc()
+        self._late.add(task)  # not cancelled: that could leave a conversation half-updated
+        task.add_done_callback(self._late_done)
+        return SUCCESS
+
+    async def _respond(
+        self, message: InboundMessage, binding: tuple[str, str, bytes] | None, retry: asyncio.Event
+    ) -> str:
+        """The reply for ``message``: computed once, replayed on retries (see the module
+        docstring); the ``unavailable`` notice when the store fails. Runs as a task of its
+        own, which the request leaves behind at WeChat's deadline."""
         try:
-            first = await asyncio.wait_for(self.replay.first(message.token), _left(deadline))
+            if binding is not None:
+                await self.envelope.bind(*binding)
+            first = await self.replay.first(message.token)
             if not first:
-                event(log, logging.INFO, "wechat.retry", user=user, msg_type=message.msg_type)
+                retry.set()
+                event(log, logging.INFO, "wechat.retry", user=user_ref(message.from_user), msg_type=message.msg_type)
                 return await self.replay.original(message.token, self.retry_wait) or SUCCESS
-        except Exception as exc:
+        except Rejected:
+            raise
+        except Exception as exc:  # the store is down: verified, but the replay checks could not run
             self._store_failed(exc)
             return await self._unavailable(message)
-        task = asyncio.ensure_future(self._complete(message))
-        try:
-            return await asyncio.wait_for(asyncio.shield(task), _left(deadline))
-        except asyncio.TimeoutError:
-            event(log, logging.WARNING, "wechat.engine_timeout", user=user, msg_type=message.msg_type)
-            metrics.ERRORS.labels("wechat", "deadline").inc()
-            self._late.add(task)  # not cancelled: that could leave a conversation half-updated
-            task.add_done_callback(self._late.discard)
-            return SUCCESS
+        return await self._complete(message)
+
+    def _late_done(self, task: asyncio.Task[str]) -> None:
+        self._late.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # e.g. a Rejected that came too late
+            event(log, logging.WARNING, "wechat.late_failure", error=type(task.exception()).__name__)
 
     async def _complete(self, message: InboundMessage) -> str:
         """Answer ``message`` and keep the reply for its retries; a failed turn is answered

@@ -23,6 +23,7 @@ from starlette.requests import Request
 
 from bot.app import ConfigurationError
 from bot.channels.common.bodies import BodyTooLarge, ClientGone, read_body
+from bot.channels.common.signed import bounded_int, fresh
 from bot.channels.wechat.crypto import CryptoError, WeChatCipher, signature_matches
 from bot.channels.wechat.xmlcodec import XmlError, parse_fields
 from bot.settings import Settings
@@ -30,7 +31,6 @@ from bot.state import TokenStore, keys
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_CLOCK_SKEW_SECONDS = 300.0
-_MAX_DIGITS = 10
 
 
 class WeChatConfigError(ConfigurationError, ValueError):
@@ -64,11 +64,6 @@ class InboundMessage:
         if self.msg_id:
             return keys.wechat_message(self.to_user, self.from_user, self.msg_id)
         return keys.wechat_event(self.to_user, self.from_user, self.create_time, self.event or self.msg_type)
-
-
-def bounded_int(text: str) -> int | None:
-    """``text`` as a non-negative integer of at most 10 digits, else ``None``."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= _MAX_DIGITS else None
 
 
 def parse_message(fields: dict[str, str]) -> InboundMessage:
@@ -109,8 +104,11 @@ def wechat_keys(settings: Settings) -> tuple[str, WeChatCipher | None]:
     aes_key = settings.wechat_aes_key.get_secret_value().strip() if settings.wechat_aes_key else ""
     if not aes_key:
         return token, None
+    app_id = (settings.wechat_app_id or "").strip()
+    if not app_id:
+        raise WeChatConfigError("WECHAT_APP_ID is required when WECHAT_AES_KEY is set (safe mode)")
     try:
-        return token, WeChatCipher(aes_key, (settings.wechat_app_id or "").strip())
+        return token, WeChatCipher(aes_key, app_id)
     except ValueError as exc:
         raise WeChatConfigError(str(exc)) from None
 
@@ -134,8 +132,7 @@ class Envelope:
         self.clock = clock
 
     def _fresh(self, timestamp: str) -> None:
-        sent = bounded_int(timestamp)
-        if sent is None or abs(self.clock() - sent) > self.max_clock_skew:
+        if not fresh(timestamp, self.clock(), self.max_clock_skew):
             raise Rejected(403, "stale_timestamp")
 
     def _signed(self, query: QueryParams) -> tuple[str, str]:
