@@ -110,7 +110,7 @@ def test_a_body_that_is_not_the_envelope_is_malformed(ours: WeComCrypto, body: b
 
 
 def test_signed_garbage_is_a_decrypt_error(ours: WeComCrypto) -> None:
-    from bot.channels.wechat.crypto import sign
+    from bot.channels.common.crypto import sign
 
     for garbage in ("not base64!", "QUJD", "A" * 44):
         with pytest.raises(DecryptError):

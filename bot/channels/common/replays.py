@@ -1,15 +1,19 @@
 """De-duplicated replies, for platforms that re-send a message until they get an answer.
 
 The first delivery of a message claims it and runs the turn; its reply is remembered, and
-every re-delivery (in any worker) gets that same reply instead of a second turn.
+every re-delivery (in any worker) gets that same reply instead of a second turn. The
+platforms wait a few seconds for a reply: a turn that takes longer is not cancelled (that
+could leave a conversation half-updated) but goes on, and keeps its reply for later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
+from bot.channels.common.webhooks import left
 from bot.state import TokenStore, keys
 
 
@@ -20,6 +24,28 @@ class ReplyReplay:
         self.tokens = tokens
         self.ttl_seconds = ttl_seconds
         self.poll_seconds = poll_seconds
+        self._late: set[asyncio.Future[Any]] = set()  # turns that outlived their deadline
+
+    async def answer(
+        self, message: str, compute: Callable[[], Awaitable[str]], deadline: float, retry_wait: float
+    ) -> tuple[bool, str | None]:
+        """``(first, reply)`` for a delivery of ``message``: the first one runs ``compute``
+        (which must :meth:`keep` its reply) until ``deadline`` (``time.monotonic``), a
+        re-delivery waits up to ``retry_wait`` for the original reply. ``reply`` is ``None``
+        when it is not there in time; the store's failures are raised."""
+        if not await asyncio.wait_for(self.first(message), left(deadline)):
+            return False, await self.original(message, retry_wait)
+        task = asyncio.ensure_future(compute())
+        try:
+            return True, await asyncio.wait_for(asyncio.shield(task), left(deadline))
+        except asyncio.TimeoutError:
+            self.keep_running(task)
+            return True, None
+
+    def keep_running(self, task: asyncio.Future[Any]) -> None:
+        """Hold on to ``task`` until it is done (the event loop keeps only weak references)."""
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
 
     async def first(self, message: str) -> bool:
         """True for the first delivery of ``message`` (a token from :mod:`bot.state.keys`)."""

@@ -4,7 +4,7 @@
 payload is AES-256-CBC as in WeChat safe mode (加解密方案说明, path 91144) with the receive
 id empty: "企业自建智能机器人的使用场景里，receiveid直接传空字符串即可". A callback is
 ``{"encrypt": …}``; a passive reply ``{"encrypt", "msgsignature", "timestamp", "nonce"}``
-with the callback URL's nonce. Signing and the cipher are :mod:`bot.channels.wechat.crypto`'s.
+with the callback URL's nonce. Signing and the cipher are :mod:`bot.channels.common.crypto`'s.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from bot.channels.wechat.crypto import CryptoError, WeChatCipher, sign, signature_matches
+from bot.channels.common.crypto import CryptoError, WeChatCipher, sign, signature_matches
 
 __all__ = ["DecryptError", "EnvelopeError", "SignatureError", "WeComCrypto", "WeComCryptoError"]
 
@@ -35,14 +35,6 @@ class DecryptError(WeComCryptoError):  # signed with the Token, not for this key
     pass
 
 
-class _RobotCipher(WeChatCipher):
-    """WeChat's cipher with the empty receive id (``docs/wecom.md``: the change that drops this)."""
-
-    def __init__(self, encoding_aes_key: str) -> None:
-        super().__init__(encoding_aes_key, "-")  # WeChatCipher refuses an empty app id
-        self._app_id = b""
-
-
 class WeComCrypto:
     """Verifies, decrypts and encrypts one robot's callbacks (no I/O, no logging)."""
 
@@ -54,7 +46,7 @@ class WeComCrypto:
             raise ValueError(
                 f"WECOM_AES_KEY must be the 43-letter-or-digit EncodingAESKey, not {len(encoding_aes_key)} characters"
             )
-        self._token, self._cipher = token, _RobotCipher(encoding_aes_key)
+        self._token, self._cipher = token, WeChatCipher(encoding_aes_key, "")
 
     def __repr__(self) -> str:
         return "WeComCrypto(<secret>)"
@@ -66,7 +58,7 @@ class WeComCrypto:
         try:
             return self._cipher.decrypt(echostr)
         except CryptoError as exc:
-            raise DecryptError(f"undecryptable: {exc}".replace("WECHAT_APP_ID", "the empty receive id")) from None
+            raise DecryptError(f"undecryptable: {exc}") from None
 
     def decrypt_callback(self, msg_signature: str | None, timestamp: str, nonce: str, body: bytes) -> str:
         """The callback's JSON plaintext; the signature is checked before anything is decrypted."""
