@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     wechat_app_id: str | None = None
     wechat_aes_key: SecretStr | None = None
 
+    # WeCom (企业微信) intelligent robot, API mode
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
+    wecom_bot_name: str | None = None
+
     # Review log (questions the bot could not answer, anonymised; see docs/review.md)
     faqbot_review: bool = True
     faqbot_review_days: int = Field(default=90, ge=1, le=3650)

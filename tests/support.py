@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -71,6 +71,12 @@ class RecordingEngine:
 
     async def locale(self, key: str, hint: Language | None = None) -> Locale:
         return await self.inner.locale(key, hint)
+
+    async def feedback(
+        self, key: str, feedback: str, vote: Literal["up", "down"], *, channel: str | None = None
+    ) -> bool:
+        self.calls.append(("feedback", key, (feedback, vote)))
+        return await self.inner.feedback(key, feedback, vote, channel=channel)
 
     def notice(self, name: str, locale: Locale | Language) -> str:
         return self.inner.notice(name, locale)
