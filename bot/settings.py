@@ -66,3 +66,8 @@ class Settings(BaseSettings):
 
     # Logging
     faqbot_log_level: str = Field(default="INFO", pattern=r"(?i)^(debug|info|warning|error|critical)$")
+
+
+def secret(value: SecretStr | None) -> str:
+    """A secret setting's value without surrounding spaces; ``""`` when unset."""
+    return value.get_secret_value().strip() if value is not None else ""

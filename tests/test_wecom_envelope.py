@@ -8,7 +8,7 @@ import pytest
 
 from bot.channels.common.passive import Incoming
 from bot.channels.wecom.envelope import ButtonPress, Callback, CallbackError, parse_callback, strip_mention
-from tests.wecom_peer import FIXTURES, fixture
+from tests.wecom_peer import FIXTURES, fixture, parse
 
 MSGID = "CAIQ16HMjQYY/NGagIOAgAMgq4KM0AI="
 MIXED_ID, IMAGE_ID = "CAIQrcjMjQYY/NGagIOAgAMg6PDc/w0=", "CAIQz7/MjQYY/NGagIOAgAMgl8jK/gI="
@@ -55,28 +55,28 @@ def test_every_callback_fixture_is_covered_and_cites_its_page() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_documented_sample_parses(name: str) -> None:
-    assert parse_callback(json.dumps(fixture(name), ensure_ascii=False)) == EXPECTED[name]
+    assert parse(json.dumps(fixture(name), ensure_ascii=False)) == EXPECTED[name]
 
 
 def test_conversations_are_per_member_in_groups_and_per_user_alone() -> None:
     other = fixture("text_group")
     other["from"]["userid"] = "OTHER"
-    assert parse_callback(json.dumps(other)).incoming.conversation == "wecom:CHATID:OTHER"
+    assert parse(json.dumps(other)).incoming.conversation == "wecom:CHATID:OTHER"
     assert EXPECTED["text_group"].incoming.conversation == "wecom:CHATID:USERID"
     assert EXPECTED["voice_single"].incoming.conversation == "wecom:USERID"
 
 
 def test_the_vote_types_are_the_documented_three() -> None:
     sample = fixture("feedback_event")
-    for number, vote in ((1, "up"), (2, "down"), (3, None)):
+    for number, vote in ((1, ("FEEDBACKID", "up")), (2, ("FEEDBACKID", "down")), (3, None)):  # 3: taken back
         sample["event"]["feedback_event"]["type"] = number
-        assert parse_callback(json.dumps(sample)).vote == ("FEEDBACKID", vote)
+        assert parse(json.dumps(sample)).vote == vote
 
 
 def test_the_mention_alone_asks_for_the_topics() -> None:
     sample = fixture("text_group")
     sample["text"]["content"] = "@RobotA"
-    assert parse_callback(json.dumps(sample)).incoming == group("text", text="", start=True)
+    assert parse(json.dumps(sample)).incoming == group("text", text="", start=True)
 
 
 @pytest.mark.parametrize(
@@ -99,36 +99,36 @@ def test_the_mention_is_removed(text: str, names: tuple[str, ...], expected: str
 def test_mentions_are_kept_outside_groups_and_in_voice() -> None:
     sample = fixture("text_group") | {"chattype": "single"}
     del sample["chatid"]
-    assert parse_callback(json.dumps(sample)).incoming.text == "@RobotA hello robot"
+    assert parse(json.dumps(sample)).incoming.text == "@RobotA hello robot"
 
 
 def test_mixed_without_text_is_non_text_and_a_json_string_mixed_is_read() -> None:
     sample = fixture("mixed_group")
     sample["mixed"]["msg_item"] = sample["mixed"]["msg_item"][1:]
-    assert parse_callback(json.dumps(sample)).incoming == group("mixed", MIXED_ID)
+    assert parse(json.dumps(sample)).incoming == group("mixed", MIXED_ID)
     sample = fixture("mixed_group")
     sample["mixed"] = json.dumps(sample["mixed"], ensure_ascii=False)
-    assert parse_callback(json.dumps(sample)) == EXPECTED["mixed_group"]
+    assert parse(json.dumps(sample)) == EXPECTED["mixed_group"]
 
 
 def test_an_empty_transcript_is_non_text() -> None:
     sample = fixture("voice_single")
     sample["voice"]["content"] = "  "
-    assert parse_callback(json.dumps(sample)).incoming == single("voice", MIXED_ID)
+    assert parse(json.dumps(sample)).incoming == single("voice", MIXED_ID)
 
 
 def test_a_quote_of_any_kind_leaves_the_question_as_written() -> None:
     sample = fixture("text_group")
     for quote in ({"msgtype": "voice", "voice": {"content": "语音"}}, {"msgtype": "image", "image": {"url": "URL"}}):
         sample["quote"] = quote
-        assert parse_callback(json.dumps(sample)) == EXPECTED["text_group"]
+        assert parse(json.dumps(sample)) == EXPECTED["text_group"]
 
 
 def test_the_table_spelling_of_the_button_key_is_read() -> None:
     sample = fixture("template_card_event_menu")
     card = sample["event"]["template_card_event"]
     card["eventkey"] = card.pop("event_key")
-    assert parse_callback(json.dumps(sample)).press == ButtonPress(PRESS.event_key)
+    assert parse(json.dumps(sample)).press == ButtonPress(PRESS.event_key)
 
 
 def _without(name: str, *path: str) -> dict[str, object]:
@@ -174,11 +174,22 @@ def _with(name: str, value: object, *path: str) -> dict[str, object]:
 )
 def test_a_malformed_callback_is_refused_without_echoing_it(payload: dict[str, object]) -> None:
     with pytest.raises(CallbackError) as caught:
-        parse_callback(json.dumps(payload, ensure_ascii=False))
+        parse(json.dumps(payload, ensure_ascii=False))
     assert "USERID" not in str(caught.value) and "hello" not in str(caught.value)
 
 
 @pytest.mark.parametrize("plaintext", ["", "not json", "[]", "null", '"text"', "{}"])
 def test_what_is_not_a_callback_object_is_refused(plaintext: str) -> None:
     with pytest.raises(CallbackError):
-        parse_callback(plaintext)
+        parse(plaintext)
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"not json", b"[]", b'{"Encrypt": "x"}', b'{"encrypt": ""}', b'{"encrypt": 5}', b"\xff{"]
+)
+def test_a_body_that_is_not_the_documented_envelope_is_refused_before_decryption(body: bytes) -> None:
+    def never(encrypt: str) -> str:
+        raise AssertionError("decrypted")
+
+    with pytest.raises(CallbackError):
+        parse_callback(body, never)

@@ -7,8 +7,10 @@ message ends with the ``more`` notice, and the user replies ``0`` for the rest.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from typing import Any
 
 MAX_TEXT_CHARS = 4096
 """Longest message text passed on to the engine (Telegram's own limit; longer is cut)."""
@@ -132,3 +134,13 @@ def fit_markdown(text: str, more_notice: str, limit: int) -> tuple[str, str]:
         if len(shown.encode()) <= limit:
             return shown, rest
         budget -= len(shown.encode()) - limit + 64
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, an ellipsis ending what was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def compact_json(payload: dict[str, Any]) -> str:
+    """``payload`` as compact UTF-8 JSON (Chinese as it is, not escaped: a third of the bytes)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))

@@ -22,6 +22,8 @@ from bot.logs import event, event_once_a_minute
 
 log = logging.getLogger(__name__)
 
+MAX_BODY_BYTES = 64 * 1024
+"""Largest body a push may have (the platforms' messages are a few KiB)."""
 MAX_CLOCK_SKEW_SECONDS = 300.0
 """How far a signed timestamp may be from the server clock."""
 ACTIVE_REPLY_SECONDS = 10.0
@@ -37,7 +39,7 @@ class Rejected(Exception):
         self.status, self.reason, self.detail = status, reason, detail
 
 
-async def bounded_body(request: Request, limit: int) -> bytes:
+async def bounded_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The request's body, of at most ``limit`` bytes (413), sent whole (400)."""
     try:
         return await read_body(request, limit)
@@ -85,6 +87,12 @@ def refused(rejected: Rejected, channel: str, name: str) -> Response:
     event_once_a_minute(f"{name}:{rejected.reason}", log, logging.WARNING, name, **fields)
     metrics.REQUESTS.labels(f"/{channel}", str(rejected.status)).inc()
     return PlainTextResponse(_STATUS_TEXTS.get(rejected.status, "error"), status_code=rejected.status)
+
+
+def answered(channel: str, started: float) -> None:
+    """Count a request of ``channel`` answered with 200, and its time (``started``: ``time.monotonic``)."""
+    metrics.REQUESTS.labels(f"/{channel}", "200").inc()
+    metrics.REQUEST_SECONDS.labels(f"/{channel}").observe(time.monotonic() - started)
 
 
 def left(deadline: float) -> float:

@@ -34,7 +34,7 @@ from bot import metrics
 from bot.channels.common.choices import plain_text
 from bot.channels.common.passive import Incoming, PassiveAnswers
 from bot.channels.common.turns import CpuLane
-from bot.channels.common.webhooks import Rejected, left, refused
+from bot.channels.common.webhooks import Rejected, answered, left, refused
 from bot.channels.wechat.envelope import Envelope, InboundMessage
 from bot.channels.wechat.replies import SUCCESS, Replies, split_content
 from bot.dialogue import Engine
@@ -124,8 +124,7 @@ class WeChatChannel:
         else:
             reply = await self.answers.reply(incoming, render, deadline)
         body, media_type = self.replies.body(reply or SUCCESS, encrypted)
-        metrics.REQUESTS.labels("/wechat", "200").inc()
-        metrics.REQUEST_SECONDS.labels("/wechat").observe(time.monotonic() - started)
+        answered("wechat", started)
         return Response(body, media_type=media_type)
 
     async def _render(self, message: InboundMessage, turn: Turn | None) -> tuple[str, str | None]:

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from bot.app import ConfigurationError
 from bot.channels.common.crypto import WeChatCipher, signature_matches
 from bot.channels.common.webhooks import (
+    MAX_BODY_BYTES,
     MAX_CLOCK_SKEW_SECONDS,
     Rejected,
     bounded_body,
@@ -32,10 +33,8 @@ from bot.channels.common.webhooks import (
     open_signed,
 )
 from bot.channels.wechat.xmlcodec import XmlError, parse_fields
-from bot.settings import Settings
+from bot.settings import Settings, secret
 from bot.state import TokenStore, keys
-
-MAX_BODY_BYTES = 64 * 1024
 
 
 class WeChatConfigError(ConfigurationError, ValueError):
@@ -95,10 +94,10 @@ def wechat_keys(settings: Settings) -> tuple[str, WeChatCipher | None]:
     """The Token and, with an EncodingAESKey, the safe-mode cipher; :class:`WeChatConfigError`
     when WECHAT_TOKEN is empty, or WECHAT_AES_KEY is set without WECHAT_APP_ID or is not 43
     characters (the values themselves never appear in the error)."""
-    token = settings.wechat_token.get_secret_value().strip() if settings.wechat_token else ""
+    token = secret(settings.wechat_token)
     if not token:
         raise WeChatConfigError("WECHAT_TOKEN is empty: set it to the Token of the server configuration")
-    aes_key = settings.wechat_aes_key.get_secret_value().strip() if settings.wechat_aes_key else ""
+    aes_key = secret(settings.wechat_aes_key)
     if not aes_key:
         return token, None
     app_id = (settings.wechat_app_id or "").strip()

@@ -1,45 +1,29 @@
-"""An engine :class:`~bot.messages.Turn` as the robot's reply JSON (before encryption).
-
-被动回复消息 (path 101031): an answer is a ``stream`` with ``finish`` true (its content is
-markdown, at most 20480 UTF-8 bytes, with one ``feedback.id`` of at most 256 bytes); with
-choices it is ``stream_with_template_card`` and the card a ``button_interaction`` one
-(模板卡片类型, path 101032: at most 6 buttons, a dropdown of at most 10 options, keys up
-to 1024 bytes, a task id of letters, digits and ``_-@`` up to 128 bytes, unique per
-robot). The welcome (enter_chat) is ``text`` or ``template_card``; a reply through
-``response_url`` (主动回复消息, path 101138) is ``markdown``, cards there being for single chats only.
-The fixed texts around a turn are the engine's notices in its locale (``notice(name)``):
-``reply_with_number`` above numbered choices, ``more`` after a cut answer, ``card_title``
-and ``card_confirm`` (the dropdown's button) on a card.
+"""An engine :class:`~bot.messages.Turn` as the robot's reply JSON (before encryption). 被动回复消息
+(path 101031): an answer is a finished ``stream`` (markdown, ≤ 20480 UTF-8 bytes,
+one ``feedback.id`` ≤ 256 bytes), with choices a ``stream_with_template_card`` whose card is
+``button_interaction`` (模板卡片类型, path 101032: ≤ 6 buttons, a dropdown of ≤ 10 options,
+keys ≤ 1024 bytes, a task id never reused, of ``[0-9A-Za-z_-@]`` ≤ 128 bytes). The welcome is
+``text`` or ``template_card``; through ``response_url`` (path 101138) an answer is ``markdown``.
+Fixed texts are the engine's notices in the turn's locale: ``notice(name)``.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from bot.channels.common.choices import choice_data, parse_choice_data, plain_text
-from bot.channels.common.text import fit_markdown
+from bot.channels.common.text import compact_json, fit_markdown, shorten
 from bot.channels.wecom.envelope import ButtonPress
 from bot.messages import Reply, Turn
 
 MAX_CONTENT_BYTES, MAX_FEEDBACK_BYTES = 20480, 256
 MAX_BUTTONS, MAX_OPTIONS = 6, 10
 LABEL_CHARS, TITLE_CHARS, SUBTITLE_CHARS = 10, 26, 112  # "建议不超过…个字"
-_PREFIX = "faq:"  # a button key is faq:<prompt id>:<index>; the dropdown's confirm button faq:<prompt id>:pick
+_PREFIX = "faq:"  # a button's key is faq:<prompt id>:<index>, the dropdown's confirm button's faq:<prompt id>:pick
 Notice = Callable[[str], str]
-
-
-def dumps(payload: dict[str, Any]) -> str:
-    """Compact UTF-8 JSON: the plaintext of a reply."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _listed(reply: Reply) -> bool:
@@ -54,27 +38,25 @@ def _carded(turn: Turn) -> Reply | None:
 
 
 def _body(turn: Turn, notice: Notice, carded: Reply | None) -> str:
-    """The turn's text, choices numbered unless the card's buttons carry their labels."""
+    """The turn's text, choices numbered (under ``reply_with_number``) unless buttons carry their labels."""
     shown = tuple(replace(r, choices=()) if r is carded and not _listed(r) else r for r in turn.replies)
     return plain_text(replace(turn, replies=shown), notice("reply_with_number"))
 
 
 def _card(reply: Reply, notice: Notice) -> dict[str, Any]:
     prompt, listed = str(reply.prompt_id), _listed(reply)
-    if not re.fullmatch(r"[0-9A-Za-z_\-@]{1,100}", prompt):
-        raise ValueError("a prompt id must be letters and digits to make a task id")
     card: dict[str, Any] = {
         "card_type": "button_interaction",
-        "main_title": {"title": _cut(notice("card_title"), TITLE_CHARS)},
+        "main_title": {"title": shorten(notice("card_title"), TITLE_CHARS)},
     }
     if len(reply.choices) <= MAX_BUTTONS:
         card["button_list"] = [{"text": str(i + 1) if listed else c, "key": _PREFIX + choice_data(prompt, i)}
                                for i, c in enumerate(reply.choices)]  # fmt: skip
     else:
-        options = [{"id": str(i), "text": _cut(f"{i + 1}. {c}", LABEL_CHARS)} for i, c in enumerate(reply.choices)]
+        options = [{"id": str(i), "text": shorten(f"{i + 1}. {c}", LABEL_CHARS)} for i, c in enumerate(reply.choices)]
         card["button_selection"] = {"question_key": _PREFIX + prompt, "option_list": options}
-        card["button_list"] = [{"text": _cut(notice("card_confirm"), LABEL_CHARS), "key": f"{_PREFIX}{prompt}:pick"}]
-    return card | {"task_id": f"faq_{prompt}_{secrets.token_hex(8)}"}  # unique per robot, ≤ 128 bytes
+        card["button_list"] = [{"text": shorten(notice("card_confirm"), LABEL_CHARS), "key": f"{_PREFIX}{prompt}:pick"}]
+    return card | {"task_id": f"faq_{secrets.token_hex(16)}"}  # never reused: "同一个机器人任务id不能重复"
 
 
 def parse_press(press: ButtonPress) -> tuple[str, int] | None:
@@ -98,31 +80,34 @@ def _with_feedback(message: dict[str, Any], turn: Turn) -> dict[str, Any]:
     return message | {"feedback": {"id": ".".join(ids)}} if ids else message
 
 
-def stream_reply(turn: Turn, notice: Notice, *, stream_id: str) -> tuple[dict[str, Any], str]:
-    """The finished stream answering ``turn`` (with the card of its choices) and the text
-    left over when it is longer than a reply may be."""
+def stream_reply(turn: Turn, notice: Notice, *, stream_id: str) -> tuple[str, str]:
+    """The finished stream answering ``turn`` (with the card of its choices), and the text
+    left over when it is longer than a reply may be (cut, with the ``more`` notice)."""
     carded = _carded(turn)
     content, rest = fit_markdown(_body(turn, notice, carded), notice("more"), MAX_CONTENT_BYTES)
     stream = _with_feedback({"id": stream_id, "finish": True, "content": content}, turn)
     if carded is None:
-        return {"msgtype": "stream", "stream": stream}, rest
-    return {"msgtype": "stream_with_template_card", "stream": stream, "template_card": _card(carded, notice)}, rest
+        return compact_json({"msgtype": "stream", "stream": stream}), rest
+    card = _card(carded, notice)
+    return compact_json({"msgtype": "stream_with_template_card", "stream": stream, "template_card": card}), rest
 
 
-def pending_stream(stream_id: str) -> dict[str, Any]:
-    """An unfinished stream: WeCom then asks for it again (流式消息刷新) for up to 6 minutes."""
-    return {"msgtype": "stream", "stream": {"id": stream_id, "finish": False}}
+def empty_stream(stream_id: str, *, finish: bool) -> str:
+    """A stream with no content: unfinished, WeCom asks for it again (流式消息刷新, ≤ 6 minutes)."""
+    return compact_json({"msgtype": "stream", "stream": {"id": stream_id, "finish": finish}})
 
 
-def markdown_reply(turn: Turn, notice: Notice) -> tuple[dict[str, Any], str]:
+def markdown_reply(turn: Turn, notice: Notice) -> tuple[str, str]:
     """The answer as a ``response_url`` markdown message (choices numbered: no cards in groups)."""
     content, rest = fit_markdown(_body(turn, notice, None), notice("more"), MAX_CONTENT_BYTES)
-    return {"msgtype": "markdown", "markdown": _with_feedback({"content": content}, turn)}, rest
+    return compact_json({"msgtype": "markdown", "markdown": _with_feedback({"content": content}, turn)}), rest
 
 
-def welcome_reply(turn: Turn, notice: Notice) -> dict[str, Any]:
+def welcome_reply(turn: Turn, notice: Notice) -> str:
     """The enter_chat reply: a card when the greeting fits its subtitle, else plain text."""
     carded, greeting = _carded(turn), "\n".join(r.text.strip() for r in turn.replies if r.text.strip())
     if carded is None or (_listed(carded) and len(carded.choices) <= MAX_BUTTONS) or len(greeting) > SUBTITLE_CHARS:
-        return {"msgtype": "text", "text": {"content": _body(turn, notice, None)}}
-    return {"msgtype": "template_card", "template_card": _card(carded, notice) | {"sub_title_text": greeting}}
+        return compact_json({"msgtype": "text", "text": {"content": _body(turn, notice, None)}})
+    return compact_json(
+        {"msgtype": "template_card", "template_card": _card(carded, notice) | {"sub_title_text": greeting}}
+    )
