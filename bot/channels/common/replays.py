@@ -9,12 +9,16 @@ could leave a conversation half-updated) but goes on, and keeps its reply for la
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bot.channels.common.webhooks import left
+from bot.logs import event
 from bot.state import TokenStore, keys
+
+log = logging.getLogger(__name__)
 
 
 class ReplyReplay:
@@ -43,9 +47,15 @@ class ReplyReplay:
             return True, None
 
     def keep_running(self, task: asyncio.Future[Any]) -> None:
-        """Hold on to ``task`` until it is done (the event loop keeps only weak references)."""
+        """Hold on to ``task`` until it is done (the event loop keeps only weak references);
+        its failure is logged (its class only)."""
         self._late.add(task)
-        task.add_done_callback(self._late.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Future[Any]) -> None:
+        self._late.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            event(log, logging.ERROR, "background_task_failed", error=type(task.exception()).__name__)
 
     async def first(self, message: str) -> bool:
         """True for the first delivery of ``message`` (a token from :mod:`bot.state.keys`)."""

@@ -129,7 +129,7 @@ class WeComChannel:
                 for feedback in render.feedback_ids(callback.vote[0]):
                     await self.engine.feedback(key, feedback, callback.vote[1], channel="wecom")
                 return
-            chosen = render.parse_press(callback.press) if callback.press is not None else None
+            chosen = render.parse_press(callback.press) if callback.press and callback.response_url else None
             turn = await answers.turns.choose(key, *chosen) if chosen is not None else None
         except Exception as exc:
             answers.turns.failed(exc, user=user, kind=callback.incoming.kind)
