@@ -52,6 +52,8 @@ def harness(make_engine: MakeEngine) -> Any:
     async def start(engine_options: dict[str, Any] | None = None, **options: Any) -> AsyncIterator[Harness]:
         store, review = MemoryStore(), MemoryReviewLog()
         engine = RecordingEngine(make_engine(store, review=review), **(engine_options or {}))
+        if options.pop("store_down", False):
+            store.tokens = DownTokens()  # type: ignore[assignment]
         settings = Settings(_env_file=None, wecom_token=SecretStr(TOKEN), wecom_aes_key=SecretStr(KEY),  # type: ignore[call-arg]
                             faqbot_flood_group_per_minute=options.pop("flood", 0))  # fmt: skip
         app = Starlette(routes=WeComChannel(settings, engine, store, **options).routes())  # type: ignore[arg-type]
@@ -60,6 +62,16 @@ def harness(make_engine: MakeEngine) -> Any:
             yield Harness(fake, engine, review, make_engine)
 
     return start
+
+
+class DownTokens:
+    """A token store that is down: every call fails."""
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[None]]:
+        async def down(*args: object, **kwargs: object) -> None:
+            raise ConnectionError("the store is down")
+
+        return down
 
 
 async def votes_in(review: MemoryReviewLog) -> list[ReviewEntry]:
@@ -224,6 +236,17 @@ async def test_a_failed_turn_gets_the_unavailable_notice_once(harness: Any, capl
     assert "wecom.turn_failed" in logged and "wecom.reply" in logged
     for secret in (question_text, ASKER, "CHATID", TOKEN, KEY, question["msgid"]):
         assert secret not in logged
+
+
+async def test_a_store_that_is_down_gets_the_unavailable_notice(harness: Any) -> None:
+    async with harness(store_down=True) as h:
+        notice = h.engine.notice("unavailable", "zh")
+        assert (await h.fake.send(h.fake.question("社保卡怎么激活", ASKER))).content == notice
+        press = h.fake.press({"task_id": "t", "button_list": [{"key": "faq:ab12:0"}]}, 0, ASKER)
+        assert await h.fake.send(press) == Answer(200, None)
+        told = await h.fake.active_reply(press["response_url"].rsplit("/", 1)[1])
+        assert told["markdown"]["content"].replace("\\", "") == notice
+        assert h.engine.handled() == []
 
 
 async def test_a_flooding_member_is_told_once_then_ignored(harness: Any) -> None:

@@ -137,6 +137,7 @@ class PassiveAnswers:
         return user_ref(user, self.log_key)
 
     def error(self, kind: str, exc: BaseException) -> None:
-        """Count and log a failure of ``kind`` (the error's class only)."""
+        """Count and log a failure of ``kind`` (the error's class; its traceback at DEBUG level)."""
         metrics.ERRORS.labels(self.channel, kind).inc()
         event(log, logging.ERROR, f"{self.channel}.{kind}", error=type(exc).__name__)
+        log.debug("%s.%s details", self.channel, kind, exc_info=exc)
