@@ -8,13 +8,20 @@ as :class:`ConfigurationError` with a one-line message and ends the command with
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
+
 from pydantic import SecretStr, ValidationError
 
 from bot.dialogue import Engine
+from bot.logs import event
 from bot.settings import Settings
 from bot.state import RedisPool, StateStore, StateStoreError, open_store
 
 EXIT_CONFIGURATION = 2
+
+log = logging.getLogger(__name__)
 
 
 class ConfigurationError(Exception):
@@ -78,6 +85,46 @@ async def open_engine(settings: Settings, engine: Engine | None = None) -> tuple
     except BaseException:
         await store.close()
         raise
+
+
+def reload_on_hangup(engine: Engine, settings: Settings) -> None:
+    """Reload the knowledge base into ``engine`` on SIGHUP, in the running event loop.
+
+    The new knowledge base is validated and compiled (from the cache when it is there) off
+    the event loop; a broken one is refused with one log line and the engine keeps the
+    knowledge it has. Conversations are untouched.
+    """
+    loop = asyncio.get_running_loop()
+    busy = asyncio.Lock()
+
+    async def reload() -> None:
+        from bot.knowledge import KnowledgeError
+        from bot.understanding.compiled import load
+
+        if busy.locked():
+            return  # a reload is under way: it reads the files as they are now
+        async with busy:
+            try:
+                knowledge, compiled = await asyncio.to_thread(load, settings.faqbot_kb_dir)
+            except KnowledgeError as error:
+                event(
+                    log,
+                    logging.ERROR,
+                    "knowledge.reload_refused",
+                    problems=len(error.problems),
+                    first=error.problems[0],
+                )
+                return
+            engine.reload(knowledge, compiled)
+            event(
+                log,
+                logging.INFO,
+                "knowledge.reloaded",
+                intents=len(knowledge.intents),
+                examples=len(knowledge.examples),
+            )
+
+    loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reload()))
 
 
 def secrets_of(settings: Settings) -> list[str]:

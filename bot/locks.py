@@ -23,10 +23,6 @@ class KeyedLocks:
     def __len__(self) -> int:
         return len(self._locks)
 
-    def busy(self, key: str) -> bool:
-        """Whether someone holds or awaits the lock of ``key``."""
-        return key in self._locks
-
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
         """Hold the lock of ``key`` for the duration of the ``async with`` block."""

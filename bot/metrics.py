@@ -14,6 +14,7 @@ for a detail), ``fallback`` (the engine was not sure what was asked — ``intent
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as _multiprocess
@@ -44,8 +45,20 @@ def turn_result(turn: Turn) -> str:
 
 
 def observe_turn(channel: str, turn: Turn, seconds: float) -> None:
-    TURNS.labels(channel, turn_result(turn)).inc()
-    TURN_SECONDS.labels(channel).observe(seconds)
+    _child(TURNS, channel, turn_result(turn)).inc()
+    _child(TURN_SECONDS, channel).observe(seconds)
+
+
+_children: dict[tuple[object, ...], Any] = {}
+
+
+def _child(metric: Counter | Histogram, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once (it is on every request's path)."""
+    key = (id(metric), *labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
 
 
 def render() -> tuple[bytes, str]:

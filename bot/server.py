@@ -41,10 +41,12 @@ from bot.web import GRACEFUL_REQUESTS_SECONDS, check_settings, create_app
 
 log = logging.getLogger(__name__)
 
-RESERVED_FILES = 256
-"""File descriptors kept free of client connections: logs, SQLite, the Bot API… (plus the Redis
-pool), and room for the accepts of two loop iterations (asyncio accepts up to 100 connections
-at a time; the connections they evict are closed an iteration later)."""
+ACCEPT_BACKLOG = 128
+"""The listen queue, which is also how many connections asyncio accepts in one go."""
+RESERVED_FILES = 2 * ACCEPT_BACKLOG + 64
+"""File descriptors kept free of client connections (plus the Redis pool): two batches of
+accepts (the connections a batch evicts are closed an iteration later) and the rest —
+logs, SQLite, the Bot API."""
 ACCEPT_ERROR_LOG_SECONDS = 60.0
 _ACCEPT_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
@@ -66,6 +68,7 @@ class ConnectionGuard:
                 metrics.CONNECTIONS_CLOSED.labels("limit").inc()
                 return False
             metrics.CONNECTIONS_CLOSED.labels("evicted").inc()
+            self.forget(idle)  # now: its socket closes an iteration later, after more accepts
             idle.close()
         self.open[connection] = None
         return True
@@ -186,6 +189,7 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
         "access_log": False,  # its lines carry WeChat's query string: OpenIDs, signatures
         "timeout_keep_alive": settings.faqbot_http_keepalive_seconds,
         "timeout_graceful_shutdown": GRACEFUL_REQUESTS_SECONDS,
+        "backlog": ACCEPT_BACKLOG,
         "lifespan": "on",
     }
 

@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import metrics
-from bot.app import ConfigurationError, load_settings, open_engine, secrets_of
+from bot.app import ConfigurationError, load_settings, open_engine, reload_on_hangup, secrets_of
 from bot.dialogue import Engine
 from bot.logs import configure_logging, event
 from bot.settings import Settings
@@ -155,6 +155,7 @@ def _lifespan(settings: Settings, engine: Engine | None, store: StateStore | Non
         else:
             opened_engine, opened_store = engine or _build(settings, store), store
         app.state.store = opened_store
+        reload_on_hangup(opened_engine, settings)
         try:
             await _start_channels(app, settings, opened_engine, opened_store)
             yield

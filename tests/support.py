@@ -48,13 +48,15 @@ class RecordingEngine:
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
     finished: int = 0
 
-    async def handle(self, key: str, message: str | Command, *, hint: Language | None = None) -> Turn:
+    async def handle(
+        self, key: str, message: str | Command, *, hint: Language | None = None, channel: str | None = None
+    ) -> Turn:
         self.calls.append(("handle", key, message))
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.fail(message):
             raise RuntimeError("engine failure")
-        turn = await self.inner.handle(key, message, hint=hint)
+        turn = await self.inner.handle(key, message, hint=hint, channel=channel)
         replaced = self.replies(message, turn)
         if replaced is not None:
             turn = replace(turn, replies=replaced)
@@ -69,14 +71,14 @@ class RecordingEngine:
             raise RuntimeError("engine failure")
         return await self.inner.choose(key, prompt_id, index)
 
-    async def locale(self, key: str, hint: Language | None = None) -> Locale:
-        return await self.inner.locale(key, hint)
-
     async def feedback(
         self, key: str, feedback: str, vote: Literal["up", "down"], *, channel: str | None = None
     ) -> bool:
-        self.calls.append(("feedback", key, (feedback, vote)))
+        self.calls.append(("feedback", key, vote))
         return await self.inner.feedback(key, feedback, vote, channel=channel)
+
+    async def locale(self, key: str, hint: Language | None = None) -> Locale:
+        return await self.inner.locale(key, hint)
 
     def notice(self, name: str, locale: Locale | Language) -> str:
         return self.inner.notice(name, locale)

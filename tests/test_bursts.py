@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from devtools.clients import closed_by_server, slow_clients
 from devtools.processes import ServeProcess
 from tests.test_wechat_peer import TOKEN, Reply, WeChatPeer
 
@@ -74,45 +74,6 @@ async def test_ordinary_questions_are_answered_while_long_messages_arrive(tmp_pa
         ordinary = await burst(server.base_url, ["社保卡在哪里激活", "激活要带什么"] * 10, prefix="short")
         await long_burst
     assert all(reply.message is not None for reply in ordinary), [r.body[:20] for r in ordinary]
-
-
-@contextlib.asynccontextmanager
-async def slow_clients(port: int, count: int) -> AsyncIterator[list[socket.socket]]:
-    """``count`` connections that never finish a request: idle, half a header, half a body."""
-    partial = [
-        b"",
-        b"POST /wechat HTTP/1.1\r\nHost: x\r\n",
-        b"POST /wechat HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n<xml>",
-    ]
-    sockets: list[socket.socket] = []
-    try:
-        for n in range(count):
-            sock = socket.socket()
-            sock.setblocking(False)
-            with contextlib.suppress(BlockingIOError):
-                sock.connect(("127.0.0.1", port))
-            sockets.append(sock)
-            if n % 100 == 99:
-                await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)
-        for n, sock in enumerate(sockets):
-            with contextlib.suppress(OSError):
-                sock.send(partial[n % 3])
-        yield sockets
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def closed_by_server(sock: socket.socket) -> bool:
-    try:
-        while sock.recv(4096):
-            pass  # whatever the server answered before closing
-    except BlockingIOError:
-        return False
-    except OSError:
-        pass
-    return True
 
 
 async def test_slow_clients_cannot_take_the_server_down(tmp_path: Path) -> None:

@@ -246,3 +246,22 @@ async def test_a_lone_surrogate_in_a_webhook_update_is_answered(web: WebhookBot)
     assert (await web.post(None, content=body)).status_code == 200
     (answer,) = await fake.wait_sent(chat["id"], 1)
     assert answer["text"] and "\ufffd" not in answer["text"]
+
+
+async def test_a_full_backlog_is_refused_so_that_telegram_delivers_again(
+    fake: FakeTelegram, make_engine: MakeEngine
+) -> None:
+    """Issue 10, case 3: the backlog is bounded, and what does not fit is not acknowledged."""
+    fake.latency["sendMessage"] = 0.5
+    async with webhook_bot(fake, make_engine, faqbot_telegram_backlog=1) as web:
+        first, second = fake.user(3101), fake.user(3102)
+        assert (await web.post(fake.text_update(fake.private_chat(first), first, "hello"))).status_code == 200
+        later = fake.text_update(fake.private_chat(second), second, "hello")
+        refused = await web.post(later)
+        assert (refused.status_code, refused.headers["retry-after"]) == (503, "5")
+        await fake.wait_sent(first["id"], 1)
+        deadline = time.monotonic() + 10
+        while (await web.post(later)).status_code != 200:  # Telegram's re-delivery, once there is room
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        await fake.wait_sent(second["id"], 1)

@@ -63,6 +63,16 @@ class Engine:
         self._today = today
         self._idle_seconds = idle_seconds
 
+    def reload(self, knowledge: KnowledgeBase, compiled: Compiled) -> None:
+        """Answer from now on with ``knowledge`` (validated and compiled by the caller).
+
+        Conversations stay in the store: a pending follow-up question whose intent or slot
+        the new knowledge base no longer has is dropped when its answer comes.
+        """
+        reader = Reader(knowledge, compiled)
+        flow = Flow(knowledge, reader, review_days=self.flow.review_days)
+        self.knowledge, self.reader, self.flow = knowledge, reader, flow
+
     def attach_review(self, review: ReviewLog | None) -> None:
         """Log misunderstood messages and votes to ``review`` (``None``: nowhere); the welcome
         and help texts then say for how long they are kept."""

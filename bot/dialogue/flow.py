@@ -100,9 +100,18 @@ class Flow:
             self._command(turn, Command.CANCEL)
             return
         pending = turn.state.pending
-        if pending is not None and self._continue(turn, pending, message):
+        if pending is not None and self._known(pending) and self._continue(turn, pending, message):
             return
         self._new_message(turn, message)
+
+    def _known(self, pending: PendingQuestion) -> bool:
+        """Whether the knowledge base still has what ``pending`` asks about (it may have been
+        reloaded since the question was asked)."""
+        intents = self.knowledge.intents
+        if pending.kind != "slot":
+            return all(value in intents for value in pending.values)
+        spec = intents.get(pending.intent or "")
+        return spec is not None and any(slot.name == pending.slot for slot in spec.slots)
 
     def _command(self, turn: TurnContext, command: Command) -> None:
         had_pending = turn.state.pending is not None and turn.state.pending.kind == "slot"
@@ -281,7 +290,7 @@ class Flow:
             if self.review_days is not None:
                 text += "\n" + self.notice("review_notice", turn.language).format(days=self.review_days)
             self._choice_question(turn, "menu", text, list(self.knowledge.topics))
-        elif kind == "domain":
+        elif kind == "domain" and self.review_days is not None:  # votes go to the review log
             feedback = secrets.token_hex(4)
             turn.answered.append((feedback, intent))
             turn.replies.append(Reply(text, feedback=feedback))

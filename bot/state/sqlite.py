@@ -246,8 +246,7 @@ class SQLiteStore(StateStore):
         def delete(db: sqlite3.Connection) -> int:
             states = db.execute("DELETE FROM states WHERE updated_at <= ?", (now - self.idle_ttl_seconds,)).rowcount
             tokens = db.execute("DELETE FROM tokens WHERE expires_at <= ?", (now,)).rowcount
-            buckets = db.execute("DELETE FROM buckets WHERE expires_at <= ?", (now,)).rowcount
-            return states + tokens + buckets
+            return states + tokens
 
         if atomic(conn, delete):
             conn.executescript("PRAGMA incremental_vacuum;")  # execute() would free a single page

@@ -1,8 +1,10 @@
 """The SQLite backend's tables: schema, short-lived tokens, token buckets and the update inbox.
 
 Statements are plain functions of a connection, run by :class:`bot.state.sqlite.SQLiteDatabase`
-on the event loop (or on its thread when the file is busy); multi-statement operations are
-one ``BEGIN IMMEDIATE`` transaction each (:func:`atomic`).
+on the event loop (or on its thread when the file is busy). On the loop, the statements of
+one operation run without yielding, so no other coroutine's come in between; the inbox's,
+which must also hold against the thread, are one ``BEGIN IMMEDIATE`` transaction each
+(:func:`atomic`).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.state.buckets import Bucket, refill_seconds, take_token
 from bot.state.interfaces import Admission, Inbox, InboxEntry, InboxLimits, Pushed, TokenStore
+from bot.state.memory import MemoryTokens
 
 if TYPE_CHECKING:
     from bot.state.sqlite import SQLiteDatabase
@@ -21,12 +23,15 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 SCHEMA = """
+-- No index on the expiry columns: the purge (every minute, on the background thread) scans
+-- instead, so that each write of a message touches one B-tree, not two.
+DROP INDEX IF EXISTS states_updated_at;
+DROP INDEX IF EXISTS tokens_expires_at;
 CREATE TABLE IF NOT EXISTS states (
     key        TEXT PRIMARY KEY,
     json       TEXT NOT NULL,
     updated_at REAL NOT NULL              -- unix time of the last put
 );
-CREATE INDEX IF NOT EXISTS states_updated_at ON states (updated_at);
 CREATE TABLE IF NOT EXISTS tokens (
     kind       TEXT NOT NULL,             -- 'claim' (claim, inbox ids) or 'value' (remember)
     token      TEXT NOT NULL,
@@ -34,15 +39,6 @@ CREATE TABLE IF NOT EXISTS tokens (
     expires_at REAL NOT NULL,             -- unix time
     PRIMARY KEY (kind, token)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS tokens_expires_at ON tokens (expires_at);
-CREATE TABLE IF NOT EXISTS buckets (
-    name       TEXT PRIMARY KEY,
-    tokens     REAL NOT NULL,
-    at         REAL NOT NULL,
-    noticed    INTEGER NOT NULL,
-    expires_at REAL NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS buckets_expires_at ON buckets (expires_at);
 CREATE TABLE IF NOT EXISTS inbox (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
     chat       TEXT NOT NULL,
@@ -97,10 +93,13 @@ def _claimed(conn: sqlite3.Connection, token: str) -> bool:
 
 
 class SQLiteTokens(TokenStore):
-    """Tokens in the ``tokens`` table, buckets in ``buckets``."""
+    """Tokens in the ``tokens`` table. Flood buckets stay in the process: SQLite serves one
+    process, and a bucket is not worth a disk write per message (nor survives a restart
+    meaningfully: it refills within a minute)."""
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
+        self._buckets = MemoryTokens()
 
     async def claim(self, token: str, ttl_seconds: float) -> bool:
         return await self.db.run(lambda conn: _claim(conn, token, ttl_seconds), writes=True)
@@ -111,15 +110,14 @@ class SQLiteTokens(TokenStore):
 
     async def remember_many(self, values: Mapping[str, str | None], ttl_seconds: float) -> None:
         expires = time.time() + ttl_seconds
+        kept = [(token, value, expires) for token, value in values.items() if value is not None]
+        dropped = [(token,) for token, value in values.items() if value is None]
 
-        def write(conn: sqlite3.Connection) -> None:
-            for token, value in values.items():
-                if value is None:
-                    conn.execute("DELETE FROM tokens WHERE kind = 'value' AND token = ?", (token,))
-                else:
-                    conn.execute(_REMEMBER, (token, value, expires))
+        def write(conn: sqlite3.Connection) -> None:  # a DELETE that finds nothing writes nothing
+            conn.executemany(_REMEMBER, kept)
+            conn.executemany("DELETE FROM tokens WHERE kind = 'value' AND token = ?", dropped)
 
-        await self.db.run(lambda conn: atomic(conn, write), writes=True)
+        await self.db.run(lambda conn: atomic(conn, write) if len(kept) > 1 else write(conn), writes=True)
 
     async def recall(self, token: str) -> str | None:
         row = await self.db.run(
@@ -146,29 +144,10 @@ class SQLiteTokens(TokenStore):
             row = conn.execute("SELECT value FROM tokens WHERE kind = 'value' AND token = ?", (token,)).fetchone()
             return str(row[0])
 
-        return await self.db.run(lambda conn: atomic(conn, keep), writes=True)
+        return await self.db.run(keep, writes=True)
 
     async def take(self, bucket: str, capacity: int, per_seconds: float) -> Admission:
-        def take(conn: sqlite3.Connection) -> Admission:
-            now = time.time()
-            row = conn.execute(
-                "SELECT tokens, at, noticed FROM buckets WHERE name = ? AND expires_at > ?", (bucket, now)
-            ).fetchone()
-            previous = Bucket(row[0], row[1], bool(row[2])) if row else None
-            decision, state = take_token(previous, now, capacity, per_seconds)
-            conn.execute(
-                "INSERT OR REPLACE INTO buckets (name, tokens, at, noticed, expires_at) VALUES (?, ?, ?, ?, ?)",
-                (
-                    bucket,
-                    state.tokens,
-                    state.at,
-                    int(state.noticed),
-                    now + refill_seconds(state, capacity, per_seconds),
-                ),
-            )
-            return decision
-
-        return await self.db.run(lambda conn: atomic(conn, take), writes=True)
+        return await self._buckets.take(bucket, capacity, per_seconds)
 
 
 def _head(conn: sqlite3.Connection, chat: str) -> InboxEntry | None:
@@ -224,7 +203,7 @@ class SQLiteInbox(Inbox):
             )
             return head
 
-        return await self.db.run(lambda conn: atomic(conn, take), writes=True)
+        return await self.db.run(take, writes=True)
 
     async def save(self, chat: str, owner: str, entry_id: str, progress: str) -> bool:
         def save(conn: sqlite3.Connection) -> bool:

@@ -113,8 +113,8 @@ class Reader:
         short = len(normalized.han) <= ELLIPTICAL_MAX_HAN and len(normalized.words) <= ELLIPTICAL_MAX_WORDS
         unclear = not topics or whole.confidence < ANSWER_THRESHOLD or whole.rival is not None
         elliptical = has_content and short and (bool(_ELLIPSIS.search(message.folded.rstrip("?？。.!！"))) or unclear)
-        reading_match = declined or whole
-        return Reading(reading_match, topics, details, elliptical and not _is_social(self.matcher, whole))
+        something_else = _is_social(self.matcher, whole) or self._declines(whole) or declined is not None
+        return Reading(declined or whole, topics, details, elliptical and not something_else)
 
     def _topics(self, message: Message, whole: Match) -> tuple[tuple[str, ...], Match | None]:
         """The topics asked about, in order, and the match of a question the bot must decline.

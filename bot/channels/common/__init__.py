@@ -2,6 +2,7 @@
 arrive and are verified) and its rendering (how replies look).
 
 * :mod:`.bodies` — bounded request bodies;
+* :mod:`.signed` — timestamp windows and bounded numbers of signed callbacks;
 * :mod:`.text` — clean incoming text, split long replies;
 * :mod:`.choices` — choice numbering and button data;
 * :mod:`.replays` — de-duplicated replies for platforms that re-send a message;

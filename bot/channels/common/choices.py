@@ -38,6 +38,23 @@ def choice_data(prompt_id: str, index: int) -> str:
     return data
 
 
+FEEDBACK_PREFIX = "fb:"
+VOTES = ("up", "down")
+
+
+def feedback_data(feedback: str, vote: str) -> str:
+    """The button data of a 👍 (``up``) or 👎 (``down``) on the answer ``feedback`` identifies."""
+    return f"{FEEDBACK_PREFIX}{feedback}:{vote}"
+
+
+def parse_feedback_data(data: str | None) -> tuple[str, str] | None:
+    """``(feedback id, vote)`` from a vote button's data; ``None`` for anything else."""
+    if not data or not data.startswith(FEEDBACK_PREFIX):
+        return None
+    feedback, sep, vote = data[len(FEEDBACK_PREFIX) :].rpartition(":")
+    return (feedback, vote) if sep and feedback and vote in VOTES else None
+
+
 def parse_choice_data(data: str | None) -> tuple[str, int] | None:
     """``(prompt_id, index)`` from a button's data; ``None`` if malformed."""
     if not data:

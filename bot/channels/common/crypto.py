@@ -56,19 +56,21 @@ def signature_matches(given: str | None, *parts: str) -> bool:
 
 
 class WeChatCipher:
-    """Encrypts and decrypts safe-mode payloads of one Official Account."""
+    """Encrypts and decrypts the AES payloads of Tencent's callback scheme for one receiver:
+    an Official Account in safe mode (its AppID), or a WeCom robot (an empty receive id)."""
 
-    def __init__(self, encoding_aes_key: str, receive_id: str) -> None:
-        """Raise :class:`ValueError` when the key is not a 43-character EncodingAESKey (the
-        key itself never appears in the error). ``receive_id`` is the AppID, or ``""``."""
+    def __init__(self, encoding_aes_key: str, receive_id: str, *, key_setting: str = "WECHAT_AES_KEY") -> None:
+        """Raise :class:`ValueError`, naming ``key_setting``, when the key is not a
+        43-character EncodingAESKey (the key itself never appears in the error).
+        ``receive_id`` is the AppID, or ``""`` for a WeCom robot."""
         if not _AES_KEY_RE.fullmatch(encoding_aes_key):
             raise ValueError(
-                f"must be the {AES_KEY_LENGTH}-character EncodingAESKey (letters and digits); "
-                f"got {len(encoding_aes_key)} characters"
+                f"{key_setting} must be the {AES_KEY_LENGTH}-character EncodingAESKey "
+                f"(letters and digits) from the server configuration; got {len(encoding_aes_key)} characters"
             )
         key = base64.b64decode(encoding_aes_key + "=")
         if len(key) != 32:  # pragma: no cover - 43 base64 chars always give 32 bytes
-            raise ValueError("does not decode to a 32-byte AES key")
+            raise ValueError(f"{key_setting} does not decode to a 32-byte AES key")
         self._key = key
         self._receive_id = receive_id.encode("utf-8")
 

@@ -185,8 +185,8 @@ class Dispatcher:
                 await self.inbox.extend(chat, self.owner, self.lease_seconds)
 
     async def _process(self, chat: str, entry: InboxEntry) -> None:
-        progress = entry.progress
         try:
+            progress = entry.progress
             if progress is None:
                 progress = await self.handler.prepare(entry)
                 if progress is None:
@@ -203,4 +203,4 @@ class Dispatcher:
             if attempts < MAX_ATTEMPTS:
                 raise RetryLater(min(2.0**attempts, 30.0)) from exc
             metrics.ERRORS.labels(self.channel, "entry_dropped").inc()
-        self._attempts.pop(entry.id, None)
+        self._attempts.pop(entry.id, None)  # done, or given up on

@@ -16,6 +16,8 @@ renders turns in its format; :class:`PassiveAnswers` does the rest, the same way
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -27,6 +29,7 @@ from bot.channels.common.ids import user_ref
 from bot.channels.common.replays import ReplyReplay
 from bot.channels.common.text import CONTINUE_COMMANDS, clean_text
 from bot.channels.common.turns import CpuLane, Turns
+from bot.channels.common.webhooks import Rejected, left
 from bot.dialogue import Engine
 from bot.logs import event
 from bot.messages import Command, Reply, Turn
@@ -71,23 +74,44 @@ class PassiveAnswers:
         self.retry_wait, self.log_key = retry_wait, log_key
 
     async def reply(
-        self, incoming: Incoming, render: Render, deadline: float, aliases: Iterable[str] = ()
-    ) -> str | None:
+        self, incoming: Incoming, render: Render, started: float, timeout: float, aliases: Iterable[str] = (), *,
+        check: Callable[[], Awaitable[None]] | None = None,
+    ) -> str | None:  # fmt: skip
         """The reply to ``incoming``, also kept under ``aliases``; ``None`` when it is not there
-        by ``deadline`` (``time.monotonic``), or for a re-delivery within ``retry_wait``."""
-        user = self.ref(incoming.user)
-        try:
-            first, reply = await self.replay.answer(
-                incoming.token, lambda: self._complete(incoming, render, tuple(aliases)), deadline, self.retry_wait
+        ``timeout`` seconds after ``started`` (``time.monotonic``), or, for a re-delivery,
+        ``retry_wait`` seconds after. ``check`` runs first (its :class:`Rejected` is raised).
+        One task per message, which the request leaves behind when it runs late."""
+        retry = asyncio.Event()  # set when this delivery turns out to be a re-delivery
+        task = asyncio.ensure_future(self._respond(incoming, render, tuple(aliases), retry, check))
+        with contextlib.suppress(asyncio.TimeoutError):
+            return await asyncio.wait_for(asyncio.shield(task), left(started + timeout))
+        if retry.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                return await asyncio.wait_for(asyncio.shield(task), left(started + self.retry_wait))
+        else:
+            event(
+                log, logging.WARNING, f"{self.channel}.engine_timeout", user=self.ref(incoming.user), kind=incoming.kind
             )
-        except Exception as exc:
-            return await self.unavailable(incoming, render, exc)
-        if not first:
-            event(log, logging.INFO, f"{self.channel}.retry", user=user, kind=incoming.kind)
-        elif reply is None:
-            event(log, logging.WARNING, f"{self.channel}.engine_timeout", user=user, kind=incoming.kind)
             metrics.ERRORS.labels(self.channel, "deadline").inc()
-        return reply
+        self.replay.keep_running(task)  # not cancelled: that could leave a conversation half-updated
+        return None
+
+    async def _respond(
+        self, incoming: Incoming, render: Render, aliases: tuple[str, ...], retry: asyncio.Event,
+        check: Callable[[], Awaitable[None]] | None,
+    ) -> str | None:  # fmt: skip
+        try:
+            if check is not None:
+                await check()
+            if not await self.replay.first(incoming.token):
+                retry.set()
+                event(log, logging.INFO, f"{self.channel}.retry", user=self.ref(incoming.user), kind=incoming.kind)
+                return await self.replay.original(incoming.token, self.retry_wait)
+        except Rejected:
+            raise
+        except Exception as exc:  # the store is down
+            return await self.unavailable(incoming, render, exc)
+        return await self._complete(incoming, render, aliases)
 
     async def _complete(self, incoming: Incoming, render: Render, aliases: tuple[str, ...]) -> str:
         started, failed = time.monotonic(), False

@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from bot.channels.common.webhooks import left
 from bot.logs import event
 from bot.state import TokenStore, keys
 
@@ -30,22 +29,6 @@ class ReplyReplay:
         self.poll_seconds = poll_seconds
         self._late: set[asyncio.Future[Any]] = set()  # turns that outlived their deadline
 
-    async def answer(
-        self, message: str, compute: Callable[[], Awaitable[str]], deadline: float, retry_wait: float
-    ) -> tuple[bool, str | None]:
-        """``(first, reply)`` for a delivery of ``message``: the first one runs ``compute``
-        (which must :meth:`keep` its reply) until ``deadline`` (``time.monotonic``), a
-        re-delivery waits up to ``retry_wait`` for the original reply. ``reply`` is ``None``
-        when it is not there in time; the store's failures are raised."""
-        if not await asyncio.wait_for(self.first(message), left(deadline)):
-            return False, await self.original(message, retry_wait)
-        task = asyncio.ensure_future(compute())
-        try:
-            return True, await asyncio.wait_for(asyncio.shield(task), left(deadline))
-        except asyncio.TimeoutError:
-            self.keep_running(task)
-            return True, None
-
     def keep_running(self, task: asyncio.Future[Any]) -> None:
         """Hold on to ``task`` until it is done (the event loop keeps only weak references);
         its failure is logged (its class only)."""
@@ -54,8 +37,8 @@ class ReplyReplay:
 
     def _finished(self, task: asyncio.Future[Any]) -> None:
         self._late.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            event(log, logging.ERROR, "background_task_failed", error=type(task.exception()).__name__)
+        if not task.cancelled() and task.exception() is not None:  # e.g. a Rejected that came too late
+            event(log, logging.WARNING, "late_task_failed", error=type(task.exception()).__name__)
 
     async def first(self, message: str) -> bool:
         """True for the first delivery of ``message`` (a token from :mod:`bot.state.keys`)."""

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from bot import metrics
 from bot.dialogue import Engine
@@ -58,7 +59,7 @@ class Turns:
         """:meth:`Engine.handle`, laned by the message's length."""
         async with self.lane.slot(message if isinstance(message, str) else None):
             started = time.perf_counter()
-            turn = await self.engine.handle(key, message, hint=hint)
+            turn = await self.engine.handle(key, message, hint=hint, channel=self.channel)
         metrics.observe_turn(self.channel, turn, time.perf_counter() - started)
         return turn
 
@@ -69,6 +70,10 @@ class Turns:
         if turn is not None:
             metrics.observe_turn(self.channel, turn, time.perf_counter() - started)
         return turn
+
+    async def feedback(self, key: str, feedback: str, vote: Literal["up", "down"]) -> bool:
+        """:meth:`Engine.feedback`: whether the vote counted (only the asker's does)."""
+        return await self.engine.feedback(key, feedback, vote, channel=self.channel)
 
     async def classify(self, text: str) -> dict[str, object]:
         """:meth:`Engine.classify` (no conversation state), laned like a turn."""

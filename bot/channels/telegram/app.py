@@ -21,7 +21,7 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Updater
 
-from bot.app import ConfigurationError, load_settings, open_engine, secrets_of
+from bot.app import ConfigurationError, load_settings, open_engine, reload_on_hangup, secrets_of
 from bot.channels.common.dispatch import Dispatcher
 from bot.channels.common.flood import FloodGuard, FloodLimits
 from bot.channels.common.ids import log_key
@@ -158,6 +158,7 @@ async def _poll(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    reload_on_hangup(engine, settings)
     try:
         poller = Poller(TelegramChannel(settings, engine, store))
         await poller.start()

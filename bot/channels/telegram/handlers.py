@@ -12,9 +12,9 @@ import json
 import logging
 from dataclasses import dataclass
 
-from telegram import Bot, Message, Update
+from telegram import Bot, MaybeInaccessibleMessage, Message, Update
 
-from bot.channels.common.choices import parse_choice_data
+from bot.channels.common.choices import parse_choice_data, parse_feedback_data
 from bot.channels.common.flood import FloodGuard
 from bot.channels.common.turns import Turns
 from bot.channels.telegram.groups import Identity, button_owner, confident_enough
@@ -72,13 +72,15 @@ class TelegramHandler:
         except Exception as exc:
             self.turns.failed(exc, update=update.update_id)
             return [await self._notice("unavailable", routed, target)]
-        return target.messages(turn)
+        return target.messages(turn, self._votes(turn))
 
     async def _choice(self, update: Update, routed: Route) -> list[Send | AnswerQuery | DropKeyboard]:
         """A button: select that choice of the pending question, as typing it would. A button
         of a question no longer open, or of another member's, gets the ``stale_choice`` notice."""
         query = update.callback_query
         assert query is not None
+        if (vote := parse_feedback_data(query.data)) is not None:
+            return await self._vote(query.id, query.message, routed, *vote)
         question, parsed = query.message, parse_choice_data(query.data)
         if parsed is None or question is None:
             return [
@@ -99,7 +101,24 @@ class TelegramHandler:
             stale = (await self.turns.notice("stale_choice", routed.conversation, routed.hint))[0]
             return [AnswerQuery(query.id, stale), DropKeyboard(question.message_id)]
         target = _Target.answering(question, routed) if isinstance(question, Message) else _Target(None, None, None)
-        return [AnswerQuery(query.id), DropKeyboard(question.message_id), *target.messages(turn)]
+        return [AnswerQuery(query.id), DropKeyboard(question.message_id), *target.messages(turn, self._votes(turn))]
+
+    def _votes(self, turn: Turn) -> tuple[str, str]:
+        """The labels of the vote buttons, in the turn's language and script."""
+        engine = self.turns.engine
+        return engine.notice("feedback_up", turn.locale), engine.notice("feedback_down", turn.locale)
+
+    async def _vote(
+        self, query_id: str, answer: MaybeInaccessibleMessage | None, routed: Route, feedback: str, vote: str
+    ) -> list[Send | AnswerQuery | DropKeyboard]:
+        """👍 or 👎 on an answer: counted only from the member who asked (a vote again changes
+        it); the buttons then go, with a short thank-you."""
+        counted = await self.turns.feedback(routed.conversation, feedback, "up" if vote == "up" else "down")
+        name = "feedback_thanks" if counted else "feedback_not_counted"
+        text = (await self.turns.notice(name, routed.conversation, routed.hint))[0]
+        if not counted or answer is None:
+            return [AnswerQuery(query_id, text)]
+        return [AnswerQuery(query_id, text), DropKeyboard(answer.message_id)]
 
     async def _notice(self, name: str, routed: Route, target: _Target) -> Send:
         text, _ = await self.turns.notice(name, routed.conversation, routed.hint)
@@ -122,5 +141,5 @@ class _Target:
         thread = message.message_thread_id if message.is_topic_message else None
         return cls(message.message_id, thread, routed.conversation)
 
-    def messages(self, turn: Turn) -> list[Send | AnswerQuery | DropKeyboard]:
-        return turn_messages(turn, reply_to=self.reply_to, thread=self.thread, owner=self.owner)
+    def messages(self, turn: Turn, votes: tuple[str, str]) -> list[Send | AnswerQuery | DropKeyboard]:
+        return turn_messages(turn, reply_to=self.reply_to, thread=self.thread, owner=self.owner, votes=votes)

@@ -74,18 +74,20 @@ def _text(status: int, text: str, headers: dict[str, str] | None = None) -> Resp
     return PlainTextResponse(text, status_code=status, headers=headers)
 
 
-def parse_update(body: bytes, bot: Bot) -> Update | None:
-    """The update in a webhook body, or ``None`` when it is not one (malformed JSON of any
-    depth, invalid UTF-8, no integer ``update_id``, fields of the wrong type)."""
+def parse_update(body: bytes, bot: Bot) -> tuple[Update, str] | None:
+    """The update in a webhook body and the body as text, or ``None`` when it is not one
+    (invalid UTF-8, malformed JSON of any depth, no integer ``update_id``, fields of the
+    wrong type)."""
     try:
-        data: Any = json.loads(body)
+        text = body.decode("utf-8")
+        data: Any = json.loads(text)
     except (ValueError, RecursionError):
         return None
     update_id = data.get("update_id") if isinstance(data, dict) else None
     if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id <= MAX_UPDATE_ID:
         return None
     try:
-        return Update.de_json(data, bot)
+        return Update.de_json(data, bot), text
     except Exception:
         return None
 
@@ -102,11 +104,12 @@ async def webhook(request: Request, intake: Intake, bot: Bot, secret: str | None
         return _text(413, "request body too large")
     except ClientGone:
         return _text(400, "incomplete body")
-    update = parse_update(body, bot)
-    if update is None:
+    parsed = parse_update(body, bot)
+    if parsed is None:
         return _text(400, "not a Telegram update")
+    update, payload = parsed
     try:
-        pushed = await intake.accept(update, body.decode("utf-8"), Identity(bot.id, bot.username))
+        pushed = await intake.accept(update, payload, Identity(bot.id, bot.username))
     except Exception as exc:  # the store is down: not acknowledged, Telegram re-delivers
         metrics.ERRORS.labels("telegram", "store_unavailable").inc()
         event(log, logging.ERROR, "telegram.update_not_stored", update_id=update.update_id, error=type(exc).__name__)

@@ -23,7 +23,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParam
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import metrics
-from bot.channels.common.choices import choice_data
+from bot.channels.common.choices import VOTES, choice_data, feedback_data
 from bot.channels.common.dispatch import RetryLater
 from bot.channels.common.ids import user_ref
 from bot.channels.telegram.groups import BUTTON_MEMORY_SECONDS
@@ -47,14 +47,15 @@ OUTAGE_PAUSE_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class Send:
-    """One message; ``buttons`` are ``(label, data)`` rows; ``owner`` the conversation the
-    buttons belong to (groups)."""
+    """One message; ``buttons`` are ``(label, data)``, one per row (``one_row``: side by side,
+    as the two vote buttons); ``owner`` the conversation the buttons belong to (groups)."""
 
     text: str
     buttons: list[tuple[str, str]] = field(default_factory=list)
     reply_to: int | None = None
     thread: int | None = None
     owner: str | None = None
+    one_row: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,20 +103,32 @@ class Outbox:
         return cls(int(data["chat"]), actions)
 
 
-def turn_messages(turn: Turn, *, reply_to: int | None, thread: int | None, owner: str | None) -> list[Action]:
+def turn_messages(
+    turn: Turn,
+    *,
+    reply_to: int | None,
+    thread: int | None,
+    owner: str | None,
+    votes: tuple[str, str] | None = None,
+) -> list[Action]:
     """The messages of ``turn``: each reply split to Telegram's size, its choices as buttons
-    on its last piece (each button carries ``<prompt_id>:<index>``)."""
+    on its last piece (each button carries ``<prompt_id>:<index>``); an answer from the
+    source gets the two vote buttons ``votes`` (👍, 👎 labels) side by side instead."""
     actions: list[Action] = []
     for reply in turn.replies:
         pieces = split_message(reply.text)
-        buttons = (
-            [(label, choice_data(reply.prompt_id, index)) for index, label in enumerate(reply.choices)]
-            if reply.choices and reply.prompt_id is not None
-            else []
-        )
+        one_row = False
+        if reply.choices and reply.prompt_id is not None:
+            buttons = [(label, choice_data(reply.prompt_id, index)) for index, label in enumerate(reply.choices)]
+        elif reply.feedback is not None and votes is not None:
+            buttons = [(label, feedback_data(reply.feedback, vote)) for label, vote in zip(votes, VOTES, strict=True)]
+            one_row = True
+        else:
+            buttons = []
         for number, piece in enumerate(pieces, 1):
             last = number == len(pieces)
-            actions.append(Send(piece, buttons if last else [], reply_to, thread, owner if last and buttons else None))
+            owned = owner if last and buttons and not one_row else None
+            actions.append(Send(piece, buttons if last else [], reply_to, thread, owned, one_row and last))
     return actions
 
 
@@ -151,11 +164,9 @@ class Sender:
             await self._quietly(chat_id, "keyboard_not_removed", drop)
 
     async def _send(self, chat_id: int, send: Send) -> None:
-        markup = (
-            InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)] for label, data in send.buttons])
-            if send.buttons
-            else None
-        )
+        buttons = [InlineKeyboardButton(label, callback_data=data) for label, data in send.buttons]
+        rows = [buttons] if send.one_row else [[button] for button in buttons]
+        markup = InlineKeyboardMarkup(rows) if buttons else None
         reply = ReplyParameters(send.reply_to, allow_sending_without_reply=True) if send.reply_to else None
         try:
             sent = await with_retries(

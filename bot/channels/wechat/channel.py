@@ -19,7 +19,6 @@ Guarantees (the answering is :mod:`bot.channels.common.passive`'s, shared with W
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from bot import metrics
 from bot.channels.common.choices import plain_text
 from bot.channels.common.passive import Incoming, PassiveAnswers
 from bot.channels.common.turns import CpuLane
-from bot.channels.common.webhooks import Rejected, answered, left, refused
+from bot.channels.common.webhooks import Rejected, answered, refused
 from bot.channels.wechat.envelope import Envelope, InboundMessage
 from bot.channels.wechat.replies import SUCCESS, Replies, split_content
 from bot.dialogue import Engine
@@ -108,21 +107,17 @@ class WeChatChannel:
             return PlainTextResponse(SUCCESS)
 
     async def _receive(self, request: Request, started: float) -> Response:
-        deadline = started + self.engine_timeout
         try:
             message, encrypted, binding = await self.envelope.open(request)
         except Rejected as rejected:
             return refused(rejected, "wechat", "wechat.rejected")
-        incoming, render = _incoming(message), partial(self._render, message)
+        check = partial(self.envelope.bind, *binding) if binding is not None else None
         try:
-            if binding is not None:
-                await asyncio.wait_for(self.envelope.bind(*binding), left(deadline))
-        except Rejected as rejected:
+            reply = await self.answers.reply(
+                _incoming(message), partial(self._render, message), started, self.engine_timeout, check=check
+            )
+        except Rejected as rejected:  # the plaintext-mode binding
             return refused(rejected, "wechat", "wechat.rejected")
-        except Exception as exc:  # the store is down or hung
-            reply: str | None = await self.answers.unavailable(incoming, render, exc)
-        else:
-            reply = await self.answers.reply(incoming, render, deadline)
         body, media_type = self.replies.body(reply or SUCCESS, encrypted)
         answered("wechat", started)
         return Response(body, media_type=media_type)

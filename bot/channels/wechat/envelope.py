@@ -23,12 +23,12 @@ from starlette.requests import Request
 
 from bot.app import ConfigurationError
 from bot.channels.common.crypto import WeChatCipher, signature_matches
+from bot.channels.common.signed import bounded_int
 from bot.channels.common.webhooks import (
     MAX_BODY_BYTES,
     MAX_CLOCK_SKEW_SECONDS,
     Rejected,
     bounded_body,
-    bounded_int,
     check_fresh,
     open_signed,
 )
@@ -106,7 +106,7 @@ def wechat_keys(settings: Settings) -> tuple[str, WeChatCipher | None]:
     try:
         return token, WeChatCipher(aes_key, app_id)
     except ValueError as exc:
-        raise WeChatConfigError(f"WECHAT_AES_KEY {exc}, from the Official Account's server configuration") from None
+        raise WeChatConfigError(str(exc)) from None
 
 
 class Envelope:

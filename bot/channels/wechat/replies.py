@@ -16,7 +16,7 @@ from collections.abc import Callable
 from bot.channels.common import text as common_text
 from bot.channels.common.crypto import WeChatCipher, seal
 from bot.channels.wechat.envelope import InboundMessage
-from bot.channels.wechat.xmlcodec import encrypted_reply_xml, strip_illegal_xml_chars, text_reply_xml
+from bot.channels.wechat.xmlcodec import encrypted_reply_xml, text_reply_xml
 
 MAX_CONTENT_BYTES = 2047
 """Upper bound of a passive text reply's ``Content``, in UTF-8 bytes."""
@@ -43,7 +43,7 @@ class Replies:
             to_user=message.from_user,
             from_user=message.to_user,
             create_time=int(self.clock()),
-            content=strip_illegal_xml_chars(content),
+            content=content,  # made XML-safe by cdata()
         )
 
     def body(self, reply: str, encrypted: bool) -> tuple[str, str]:

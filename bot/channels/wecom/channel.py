@@ -50,9 +50,9 @@ def wecom_keys(settings: Settings) -> tuple[str, WeChatCipher]:
     if not token or not key:
         raise ConfigurationError("WECOM_TOKEN and WECOM_AES_KEY go together: the robot's Token and EncodingAESKey")
     try:
-        return token, WeChatCipher(key, "")
+        return token, WeChatCipher(key, "", key_setting="WECOM_AES_KEY")
     except ValueError as exc:
-        raise ConfigurationError(f"WECOM_AES_KEY {exc}") from None
+        raise ConfigurationError(str(exc)) from None
 
 
 class WeComChannel:
@@ -115,7 +115,7 @@ class WeComChannel:
             self.answers.replay.keep_running(asyncio.ensure_future(self._act(callback)))
             return ""
         draw = partial(self._render, callback, started)
-        reply = await self.answers.reply(incoming, draw, started + self.engine_timeout, (keys.wecom_stream(stream),))
+        reply = await self.answers.reply(incoming, draw, started, self.engine_timeout, (keys.wecom_stream(stream),))
         streamed = not (incoming.silent or incoming.kind == "enter_chat")
         return reply if reply is not None else render.empty_stream(stream, finish=False) if streamed else ""
 
@@ -127,7 +127,7 @@ class WeComChannel:
                 return
             if callback.vote is not None:
                 for feedback in render.feedback_ids(callback.vote[0]):
-                    await self.engine.feedback(key, feedback, callback.vote[1], channel="wecom")
+                    await answers.turns.feedback(key, feedback, callback.vote[1])
                 return
             chosen = render.parse_press(callback.press) if callback.press and callback.response_url else None
             turn = await answers.turns.choose(key, *chosen) if chosen is not None else None
