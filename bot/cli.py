@@ -203,15 +203,28 @@ def build_parser() -> argparse.ArgumentParser:
         prog="faqbot", description="Social-security-card activation FAQ bot (社保卡激活问答)."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_understanding_commands(commands)
+    _add_review_command(commands)
+    _add_serving_commands(commands)
+    return parser
 
+
+def _today_option(command: argparse.ArgumentParser, what: str) -> None:
+    """``--today``: deadlines and relative dates depend on the day, so every command that
+    reads dates can be pinned to one (tests, reproducible evaluations)."""
+    command.add_argument("--today", metavar="YYYY-MM-DD", type=_iso_date, help=f"fix today's date ({what})")
+
+
+def _add_understanding_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Commands that talk to the engine directly: chat, classify, eval, test."""
     chat = commands.add_parser("chat", help="chat in the terminal (no token, no network)")
     chat.add_argument("--json", action="store_true", help="one JSON object per input line")
-    chat.add_argument("--today", metavar="YYYY-MM-DD", type=_iso_date, help="fix today's date (for deadlines)")
+    _today_option(chat, "for deadlines")
     chat.set_defaults(func=_chat)
 
     classify = commands.add_parser("classify", help="print intent, confidence, language and slots per line")
     classify.add_argument("text", nargs="*", help="messages (default: read lines from standard input)")
-    classify.add_argument("--today", metavar="YYYY-MM-DD", type=_iso_date, help="fix today's date (for relative dates)")
+    _today_option(classify, "for relative dates")
     classify.set_defaults(func=_classify)
 
     evaluate = commands.add_parser("eval", help="measure understanding on a labelled JSONL file")
@@ -219,14 +232,17 @@ def build_parser() -> argparse.ArgumentParser:
         "file", help="JSONL of questions (text, intents, lang, slots) or of answers to follow-ups (ask, answer, expect)"
     )
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
-    evaluate.add_argument("--today", metavar="YYYY-MM-DD", type=_iso_date, help="fix today's date (for relative dates)")
+    _today_option(evaluate, "for relative dates")
     evaluate.set_defaults(func=_eval)
 
     test = commands.add_parser("test", help="run conversation tests (YAML): exit 1 when any turn fails")
     test.add_argument("paths", nargs="+", help="conversation files, or folders holding them")
-    test.add_argument("--today", metavar="YYYY-MM-DD", type=_iso_date, help="today for conversations without one")
+    _today_option(test, "for conversations without one")
     test.set_defaults(func=_test)
 
+
+def _add_review_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``faqbot review``: show, export, apply or purge what the bot did not understand."""
     review = commands.add_parser("review", help="misunderstood questions, grouped; export, apply, purge")
     review.add_argument("--since", default="7d", help="how far back: 7d, 24h, 2w (default 7d)")
     review.add_argument("--json", action="store_true", help="print the review as JSON")
@@ -244,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     review.set_defaults(func=_review)
 
+
+def _add_serving_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Commands for running the bot: check the content, poll Telegram, serve webhooks."""
     check = commands.add_parser("check", help="validate intents/ and responses/")
     check.set_defaults(func=_check)
 
@@ -255,7 +274,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (share state through Redis)")
     serve.set_defaults(func=_serve)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -140,15 +140,22 @@ def test_since_reads_durations() -> None:
 
 
 async def test_sqlite_log_expires_and_purges(tmp_path: Path) -> None:
-    log = SQLiteReviewLog(tmp_path / "state.db", keep_days=1)
-    old = entry("很久以前的问题")
-    await log.add(old.model_copy(update={"at": time.time() - 3 * 86400}))
-    await log.add(entry("新的问题"))  # the write drops what is past the keeping period
-    assert [e.text for e in await log.entries()] == ["新的问题"]
-    again = SQLiteReviewLog(tmp_path / "state.db", keep_days=1)  # another process, same file
-    assert len(await again.entries()) == 1
-    assert await again.purge() == 1
-    assert await log.entries() == []
+    url = f"sqlite:///{tmp_path}/state.db"
+    store = await open_store(url)
+    try:
+        log = review_log_for(store, keep_days=1)
+        await log.add(entry("很久以前的问题").model_copy(update={"at": time.time() - 3 * 86400}))
+        await log.add(entry("新的问题"))
+        assert [e.text for e in await log.entries()] == ["新的问题"]  # past the keeping period: never shown
+        other = await open_store(url)  # another process, same file
+        try:
+            assert [e.text for e in await review_log_for(other, keep_days=1).entries()] == ["新的问题"]
+        finally:
+            await other.close()
+        assert await log.purge() >= 1
+        assert await log.entries() == []
+    finally:
+        await store.close()
 
 
 async def test_redis_log_is_one_stream_for_every_worker(redis_url: str) -> None:
@@ -188,8 +195,15 @@ def test_faqbot_review_reads_and_purges_the_state_file(tmp_path: Path) -> None:
     import asyncio
 
     db = tmp_path / "state.db"
-    log = SQLiteReviewLog(db, 90)
-    asyncio.run(log.add(entry("社保卡激活要收费吗", "not_covered")))
+
+    async def keep_one() -> None:
+        store = await open_store(f"sqlite:///{db}")
+        try:
+            await review_log_for(store, 90).add(entry("社保卡激活要收费吗", "not_covered"))
+        finally:
+            await store.close()
+
+    asyncio.run(keep_one())
     env = {"FAQBOT_STATE_URL": f"sqlite:///{db}", "PATH": "/usr/bin:/bin"}
 
     def faqbot(*args: str) -> subprocess.CompletedProcess[str]:

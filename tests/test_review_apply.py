@@ -3,7 +3,6 @@ guard refuses a change that makes the bot worse (compiles the knowledge base twi
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,6 @@ from bot.review.apply import Figure, GuardSets, apply, export, worse
 from bot.review.entry import ReviewEntry
 from bot.review.report import review
 from bot.settings import PROJECT_ROOT
-
-
-@pytest.fixture
-def kb_copy(tmp_path: Path) -> Path:
-    for folder in ("intents", "responses"):
-        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder)
-    return tmp_path
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +36,11 @@ def edited_export(tmp_path: Path, intent: str, texts: list[str]) -> Path:
     return path
 
 
-def test_the_export_apply_round_trip_keeps_comments_and_order(kb_copy: Path, guard_sets: GuardSets) -> None:
-    target = kb_copy / "intents" / "not_covered.yaml"
+def test_the_export_apply_round_trip_keeps_comments_and_order(kb_dir: Path, guard_sets: GuardSets) -> None:
+    target = kb_dir / "intents" / "not_covered.yaml"
     before = target.read_text(encoding="utf-8")
     texts = ["激活以后银行会不会每年扣管理费", "does the card ever charge a yearly fee once it's active"]
-    applied = apply(kb_copy, edited_export(kb_copy, "not_covered", texts), guard_sets)
+    applied = apply(kb_dir, edited_export(kb_dir, "not_covered", texts), guard_sets)
     assert applied.written, applied.worse
     after = target.read_text(encoding="utf-8")
     assert all(text in after for text in texts)
@@ -59,13 +51,13 @@ def test_the_export_apply_round_trip_keeps_comments_and_order(kb_copy: Path, gua
     assert len(after.splitlines()) == len(before.splitlines()) + 2
 
 
-def test_a_change_that_makes_the_bot_worse_is_refused_and_nothing_written(kb_copy: Path, guard_sets: GuardSets) -> None:
-    not_covered = load_knowledge(kb_copy).intents["not_covered"].examples
+def test_a_change_that_makes_the_bot_worse_is_refused_and_nothing_written(kb_dir: Path, guard_sets: GuardSets) -> None:
+    not_covered = load_knowledge(kb_dir).intents["not_covered"].examples
     # A deliberately bad change: questions the source does not answer (a particle more, which
     # matching ignores) filed as where-to-activate questions.
     bad = [f"{text}呀" for text in not_covered["zh"][:40]] + [f"{text} please" for text in not_covered["en"][:25]]
-    files = {path: path.read_bytes() for path in (kb_copy / "intents").glob("*.yaml")}
-    applied = apply(kb_copy, edited_export(kb_copy, "where_to_activate", bad), guard_sets)
+    files = {path: path.read_bytes() for path in (kb_dir / "intents").glob("*.yaml")}
+    applied = apply(kb_dir, edited_export(kb_dir, "where_to_activate", bad), guard_sets)
     assert applied.added and applied.worse and not applied.written
     assert {path: path.read_bytes() for path in files} == files
 

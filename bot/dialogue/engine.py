@@ -143,8 +143,8 @@ class Engine:
         """
         try:
             state = await self.store.get(key)
-        except Exception:  # a notice must not fail because the state is unreachable
-            log.warning("locale_lookup_failed", exc_info=True)
+        except Exception as error:  # a notice must not fail because the state is unreachable
+            log.warning("locale_lookup_failed error=%s", type(error).__name__)
             state = None
         if state is None or self._expired(state):
             return Locale(hint or "zh")
@@ -198,15 +198,15 @@ class Engine:
                 await self.store.tokens.remember(
                     keys.answer_feedback(feedback), record.model_dump_json(), FEEDBACK_SECONDS
                 )
-            except Exception:
-                log.warning("feedback_not_kept", exc_info=True)
+            except Exception as error:
+                log.warning("feedback_not_kept error=%s", type(error).__name__)
 
     async def _add(self, entry: ReviewEntry) -> None:
         assert self.review is not None
         try:
             await self.review.add(entry)
-        except Exception:  # the log must never cost an answer
-            log.warning("review_log_failed outcome=%s", entry.outcome, exc_info=True)
+        except Exception as error:  # the log must never cost an answer
+            log.warning("review_log_failed outcome=%s error=%s", entry.outcome, type(error).__name__)
 
     # -- state -----------------------------------------------------------------------------
 

@@ -12,10 +12,7 @@ Entries older than ``FAQBOT_REVIEW_DAYS`` (90 by default) are deleted; ``faqbot 
 from __future__ import annotations
 
 import abc
-import asyncio
-import sqlite3
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.review.entry import ReviewEntry
@@ -23,6 +20,8 @@ from bot.state import StateStore
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+    from bot.state.sqlite import SQLiteDatabase
 
 DAY = 24 * 3600.0
 
@@ -72,55 +71,49 @@ class MemoryReviewLog(ReviewLog):
 
 
 class SQLiteReviewLog(ReviewLog):
-    """A ``review`` table in the state's SQLite file; one short transaction per call, off the event loop."""
+    """A ``review`` table in the state's SQLite file, through the store's own connections
+    (statements on the event loop, the file's busy moments on its thread). Entries past the
+    keeping period are deleted at most once a minute, in the background."""
 
-    _SCHEMA = "CREATE TABLE IF NOT EXISTS review (at REAL NOT NULL, entry TEXT NOT NULL);" + (
+    _SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS review (at REAL NOT NULL, entry TEXT NOT NULL);"
         "CREATE INDEX IF NOT EXISTS review_at ON review (at);"
     )
+    PURGE_SECONDS = 60.0
 
-    def __init__(self, path: str | Path, keep_days: float = 90) -> None:
+    def __init__(self, db: SQLiteDatabase, keep_days: float = 90) -> None:
         super().__init__(keep_days)
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.executescript(self._SCHEMA)
+        self.db = db
+        self._ready = False
+        self._next_purge = 0.0
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=5.0)
-        conn.execute("PRAGMA journal_mode=WAL")
-        return conn
-
-    def _run(self, sql: str, *params: object) -> list[tuple[object, ...]]:
-        conn = self._connect()
-        try:
-            with conn:
-                rows = conn.execute(sql, params).fetchall()
-            return rows
-        finally:
-            conn.close()
-
-    def _add(self, entry: ReviewEntry) -> None:
-        conn = self._connect()
-        try:
-            with conn:
-                conn.execute("DELETE FROM review WHERE at < ?", (time.time() - self.keep_seconds,))
-                conn.execute("INSERT INTO review (at, entry) VALUES (?, ?)", (entry.at, entry.model_dump_json()))
-        finally:
-            conn.close()
+    async def _table(self) -> None:
+        if not self._ready:
+            await self.db.on_thread(lambda conn: conn.executescript(self._SCHEMA))
+            self._ready = True
 
     async def add(self, entry: ReviewEntry) -> None:
-        await asyncio.to_thread(self._add, entry)
+        await self._table()
+        row = (entry.at, entry.model_dump_json())
+        await self.db.run(lambda conn: conn.execute("INSERT INTO review (at, entry) VALUES (?, ?)", row), writes=True)
+        now = time.time()
+        if now >= self._next_purge:
+            self._next_purge = now + self.PURGE_SECONDS
+            horizon = now - self.keep_seconds
+            self.db.in_background(lambda conn: conn.execute("DELETE FROM review WHERE at < ?", (horizon,)))
 
     async def entries(self, since: float | None = None) -> list[ReviewEntry]:
-        rows = await asyncio.to_thread(self._run, "SELECT entry FROM review WHERE at >= ? ORDER BY at", since or 0.0)
+        await self._table()
+        horizon = max(since or 0.0, time.time() - self.keep_seconds)
+        query = "SELECT entry FROM review WHERE at >= ? ORDER BY at"
+        rows = await self.db.run(lambda conn: conn.execute(query, (horizon,)).fetchall())
         return [ReviewEntry.model_validate_json(str(row[0])) for row in rows]
 
     async def purge(self, before: float | None = None) -> int:
+        await self._table()
         bound = before if before is not None else float("inf")
-        count = await asyncio.to_thread(self._run, "SELECT COUNT(*) FROM review WHERE at < ?", bound)
-        await asyncio.to_thread(self._run, "DELETE FROM review WHERE at < ?", bound)
-        return int(str(count[0][0]))
+        deleted = await self.db.run(lambda conn: conn.execute("DELETE FROM review WHERE at < ?", (bound,)).rowcount)
+        return int(deleted)
 
 
 class RedisReviewLog(ReviewLog):
@@ -156,7 +149,7 @@ def review_log_for(store: StateStore, keep_days: float) -> ReviewLog:
     from bot.state.sqlite import SQLiteStore
 
     if isinstance(store, SQLiteStore):
-        return SQLiteReviewLog(store.path, keep_days)
+        return SQLiteReviewLog(store.db, keep_days)
     if isinstance(store, RedisStore):
         return RedisReviewLog(store.redis, store.keys.review, keep_days)
     return MemoryReviewLog(keep_days)

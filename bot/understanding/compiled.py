@@ -97,8 +97,9 @@ def _stems(words: set[str]) -> dict[str, str]:
 
 
 def cache_key(root: Path) -> str:
-    """A digest of the knowledge base's files and of the compiler's code."""
-    digest = hashlib.sha256()
+    """A digest of the knowledge base's folder, its files and the compiler's code (the folder
+    too: the compiled knowledge base says where each example was written)."""
+    digest = hashlib.sha256(str(root.resolve()).encode() + b"\0")
     files = [*sorted((root / "intents").glob("*.yaml")), *sorted((root / "responses").glob("*.yaml"))]
     for path in (*files, *_COMPILER_SOURCES):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
