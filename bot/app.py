@@ -134,5 +134,7 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.telegram_webhook_secret,
         settings.wechat_token,
         settings.wechat_aes_key,
+        settings.wecom_token,
+        settings.wecom_aes_key,
     ]
     return [value.get_secret_value() for value in values if value is not None and value.get_secret_value()]

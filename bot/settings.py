@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     wechat_app_id: str | None = None
     wechat_aes_key: SecretStr | None = None
 
+    # WeCom (企业微信) intelligent robot, API mode
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
+    wecom_bot_name: str | None = None
+
     # Review log (questions the bot could not answer, anonymised; see docs/review.md)
     faqbot_review: bool = True
     faqbot_review_days: int = Field(default=90, ge=1, le=3650)
@@ -61,3 +66,8 @@ class Settings(BaseSettings):
 
     # Logging
     faqbot_log_level: str = Field(default="INFO", pattern=r"(?i)^(debug|info|warning|error|critical)$")
+
+
+def secret(value: SecretStr | None) -> str:
+    """A secret setting's value without surrounding spaces; ``""`` when unset."""
+    return value.get_secret_value().strip() if value is not None else ""

@@ -3,6 +3,7 @@
 * ``POST /telegram`` — Telegram updates (when ``TELEGRAM_BOT_TOKEN`` is set, which then
   requires ``TELEGRAM_WEBHOOK_SECRET``);
 * ``GET/POST /wechat`` — the WeChat Official Account (when ``WECHAT_TOKEN`` is set);
+* ``GET/POST /wecom`` — the WeCom intelligent robot (when ``WECOM_TOKEN`` and ``WECOM_AES_KEY`` are set);
 * ``GET /healthz`` — 200 when the state store answers a write and the channels run; 503
   naming what is down otherwise;
 * ``GET /metrics`` — Prometheus text format, all workers together.
@@ -42,8 +43,8 @@ GRACEFUL_REQUESTS_SECONDS = 5.0
 def check_settings(settings: Settings) -> None:
     """Raise :class:`ConfigurationError` (one line) when there is nothing to serve, or a
     channel's setting is missing (the Telegram webhook secret is required) or malformed."""
-    if settings.telegram_bot_token is None and settings.wechat_token is None:
-        raise ConfigurationError("nothing to serve: set TELEGRAM_BOT_TOKEN and/or WECHAT_TOKEN")
+    if settings.telegram_bot_token is None and settings.wechat_token is None and not _wecom(settings):
+        raise ConfigurationError("nothing to serve: set TELEGRAM_BOT_TOKEN, WECHAT_TOKEN and/or WECOM_TOKEN")
     if settings.telegram_bot_token is not None:
         from bot.channels.telegram.config import bot_token, webhook_secret
 
@@ -56,6 +57,15 @@ def check_settings(settings: Settings) -> None:
         from bot.channels.wechat.envelope import wechat_keys
 
         wechat_keys(settings)
+    if _wecom(settings):
+        from bot.channels.wecom.channel import wecom_keys
+
+        wecom_keys(settings)
+
+
+def _wecom(settings: Settings) -> bool:
+    """Whether the WeCom robot is configured (either of its settings is: both are needed)."""
+    return settings.wecom_token is not None or settings.wecom_aes_key is not None
 
 
 async def healthz(request: Request) -> Response:
@@ -74,8 +84,9 @@ async def healthz(request: Request) -> Response:
     telegram = state.telegram
     if state.channels["telegram"]:
         checks["telegram"] = "ok" if telegram is not None and telegram.started else "starting"
-    if state.channels["wechat"]:
-        checks["wechat"] = "ok" if state.wechat_mounted else "starting"
+    for name in ("wechat", "wecom"):
+        if state.channels[name]:
+            checks[name] = "ok" if name in state.mounted else "starting"
     healthy = all(value == "ok" for value in checks.values())
     body = {"status": "ok" if healthy else "unavailable", "checks": checks, "channels": _channels(request)}
     return JSONResponse(body, status_code=200 if healthy else 503)
@@ -123,10 +134,11 @@ def create_app(
     app.state.store = None
     app.state.telegram = None
     app.state.telegram_route = None
-    app.state.wechat_mounted = False
+    app.state.mounted = set()
     app.state.channels = {
         "telegram": settings.telegram_bot_token is not None,
         "wechat": settings.wechat_token is not None,
+        "wecom": _wecom(settings),
     }
     return app
 
@@ -167,7 +179,12 @@ async def _start_channels(app: Starlette, settings: Settings, engine: Engine, st
         from bot.channels.wechat import WeChatChannel
 
         app.router.routes.extend(WeChatChannel(settings, engine, store).routes())
-        app.state.wechat_mounted = True
+        app.state.mounted.add("wechat")
+    if _wecom(settings):
+        from bot.channels.wecom.channel import WeComChannel
+
+        app.router.routes.extend(WeComChannel(settings, engine, store).routes())
+        app.state.mounted.add("wecom")
     if settings.telegram_bot_token is not None:
         from bot.channels.telegram import TelegramChannel
         from bot.channels.telegram.config import webhook_secret

@@ -5,7 +5,7 @@ No pytest here (the benchmarks use it too): failures raise :class:`ServeError` w
 tail of the server's log.
 
 * :class:`ServeProcess` starts ``python -m bot serve`` in its own process group with a
-  clean environment (no ``FAQBOT_*``/``TELEGRAM_*``/``WECHAT_*`` inherited, no ``.env``:
+  clean environment (no ``FAQBOT_*``/``TELEGRAM_*``/``WECHAT_*``/``WECOM_*`` inherited, no ``.env``:
   the working directory is a throw-away folder), waits for ``GET /healthz``, and stops
   or SIGKILLs the whole group (uvicorn's supervisor and its workers).
 * :func:`worker_pids` and :func:`connection_owner` read ``/proc`` (Linux) to tell which
@@ -33,7 +33,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 60.0
 """Generous: several workers each load the knowledge base on a 2-core machine."""
 STOP_TIMEOUT_SECONDS = 30.0
-_OWN_PREFIXES = ("FAQBOT_", "TELEGRAM_", "WECHAT_")
+_OWN_PREFIXES = ("FAQBOT_", "TELEGRAM_", "WECHAT_", "WECOM_")
 
 
 class ServeError(RuntimeError):

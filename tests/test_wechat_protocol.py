@@ -9,8 +9,8 @@ from pydantic import SecretStr
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
 from bot.channels.common.choices import plain_text
+from bot.channels.common.crypto import CryptoError, WeChatCipher, sign, signature_matches
 from bot.channels.wechat import WeChatConfigError, wechat_routes
-from bot.channels.wechat.crypto import CryptoError, WeChatCipher, sign, signature_matches
 from bot.channels.wechat.replies import MAX_CONTENT_BYTES, split_content
 from bot.channels.wechat.xmlcodec import XmlError, cdata, parse_fields, text_reply_xml
 from bot.messages import Reply, Turn

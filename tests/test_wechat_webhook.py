@@ -670,6 +670,6 @@ async def test_a_cut_answer_leaves_no_empty_continuation_behind() -> None:
     """Issue 10, case 13: every reply stored an empty ``wechat:more:`` value per user."""
     async with harness() as h:
         await h.peer.text(USER, "社保卡怎么激活")
-        assert await h.store.tokens.recall(keys.wechat_more(USER)) is None
+        assert await h.store.tokens.recall(keys.more(f"wechat:{USER}")) is None
         kept = sorted(name.split(":")[1] for name in h.store.tokens.values._entries)
         assert kept == ["msg", "nonce"]  # the reply kept for WeChat's retries, the body's hash: nothing else

@@ -15,7 +15,14 @@ from defusedxml import ElementTree
 from wechatpy.crypto import _get_signature
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 
+from bot.channels.wecom.envelope import Callback, parse_callback
+
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "wecom"
+
+
+def parse(plaintext: str, robot_names: tuple[str, ...] = ()) -> Callback:
+    """The callback carrying ``plaintext`` (as if decrypted from a body's ``encrypt``)."""
+    return parse_callback(b'{"encrypt": "ENCRYPTED"}', lambda encrypt: plaintext, robot_names)
 
 
 def fixture(name: str) -> dict[str, Any]:

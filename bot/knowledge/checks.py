@@ -23,7 +23,7 @@ SYSTEM_TEXTS = (
     "deadline_received_range", "status_passed", "status_open", "status_uncertain", "deadline_note_open",
     "deadline_note_half_year_passed", "deadline_note_both_passed", "deadline_note_uncertain",
     "date_in_future", "date_too_old", "local_header", "review_notice", "flood", "feedback_up", "feedback_down",
-    "feedback_thanks", "feedback_not_counted",
+    "feedback_thanks", "feedback_not_counted", "card_title", "card_confirm",
 )  # fmt: skip
 
 DERIVED_VARIABLES: dict[str, tuple[str, ...]] = {

@@ -31,6 +31,11 @@ def wechat_conversation(open_id: str) -> str:
     return f"wechat:{open_id}"
 
 
+def wecom_conversation(user_id: str, chat_id: str | None) -> str:
+    """One conversation per member of each WeCom group (``chat_id``), one per user alone."""
+    return f"wecom:{chat_id}:{user_id}" if chat_id else f"wecom:{user_id}"
+
+
 # -- token names ---------------------------------------------------------------------------
 
 
@@ -83,14 +88,25 @@ def wechat_nonce(timestamp: str, nonce: str) -> str:
     return f"wechat:nonce:{timestamp}:{nonce}"
 
 
+def wecom_callback(user_id: str, msgid: str) -> str:
+    """A WeCom robot callback across WeCom's re-sends ("开发者需据此进行事件排重")."""
+    return f"wecom:msg:{user_id}:{msgid}"
+
+
+def wecom_stream(stream_id: str) -> str:
+    """The finished stream reply WeCom fetches with a stream refresh (流式消息刷新)."""
+    return f"wecom:stream:{stream_id}"
+
+
 def answer_feedback(feedback_id: str) -> str:
     """What a 👍/👎 on one answer needs (its topic, the question, a digest of whose it was)."""
     return f"feedback:{feedback_id}"
 
 
-def wechat_more(open_id: str) -> str:
-    """The rest of a WeChat reply cut at the size limit, sent when the user replies ``0``."""
-    return f"wechat:more:{open_id}"
+def more(conversation: str) -> str:
+    """The rest of a reply cut at a platform's size limit (WeChat, WeCom), sent when the
+    person replies ``0``."""
+    return f"more:{conversation}"
 
 
 # -- the Redis layout ------------------------------------------------------------------------

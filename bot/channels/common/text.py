@@ -1,19 +1,26 @@
 """Incoming text made safe, outgoing text cut to a platform's size limit.
 
-Platforms measure differently — Telegram in UTF-16 code units, WeChat in UTF-8 bytes —
-so the cutting functions take the measure of one character.
+Platforms measure differently — Telegram in UTF-16 code units, WeChat and WeCom in UTF-8
+bytes — so the cutting functions take the measure of one character. A reply cut to one
+message ends with the ``more`` notice, and the user replies ``0`` for the rest.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from typing import Any
 
 MAX_TEXT_CHARS = 4096
 """Longest message text passed on to the engine (Telegram's own limit; longer is cut)."""
+CONTINUE_COMMANDS = frozenset({"0", "０"})
+"""What a user sends to get the rest of a reply that was cut."""
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _SENTENCE_ENDS = ("。", "！", "？", "；", ". ", "! ", "? ", "; ")
+_MARKUP = re.compile(r"([\\`*_~<>\[\]|])|^\s*(#)", re.MULTILINE)
+_ITEM = re.compile(r"\d+\. ")
 
 Width = Callable[[str], int]
 
@@ -90,3 +97,50 @@ def split(text: str, limit: int, width: Width) -> list[str]:
         if head.strip():
             pieces.append(head)
     return pieces
+
+
+def split_content(text: str, more_notice: str, limit: int) -> tuple[str, str]:
+    """``(part, rest)``: ``text`` itself and ``""`` when it fits in ``limit`` UTF-8 bytes;
+    otherwise the longest leading part that fits together with ``more_notice``, the notice
+    appended, and the text left over."""
+    if len(text.encode("utf-8")) <= limit:
+        return text, ""
+    suffix = "\n" + more_notice.strip()
+    budget = limit - len(suffix.encode("utf-8"))
+    if budget < 2:
+        raise ValueError("the 'more' notice alone exceeds the reply size limit")
+    head, rest = cut(text, budget, utf8_width)
+    return head + suffix, rest
+
+
+def as_markdown(text: str) -> str:
+    """Plain ``text`` that reads the same rendered as markdown: markup characters escaped,
+    and each line its own paragraph (a lone newline may not break a markdown line), list
+    items excepted; no leading spaces (they would make code blocks)."""
+    out: list[str] = []
+    for line in _MARKUP.sub(lambda m: "\\" + (m.group(1) or m.group(2)), text).splitlines():
+        if line := line.strip():
+            out += [("\n" if _ITEM.match(out[-1]) and _ITEM.match(line) else "\n\n"), line] if out else [line]
+    return "".join(out)
+
+
+def fit_markdown(text: str, more_notice: str, limit: int) -> tuple[str, str]:
+    """``(markdown part, plain rest)``: as much of ``text`` as fits in ``limit`` UTF-8 bytes
+    once written as markdown (:func:`as_markdown`), cut as :func:`split_content` cuts."""
+    budget = limit
+    while True:
+        part, rest = split_content(text, more_notice, budget)
+        shown = as_markdown(part)
+        if len(shown.encode()) <= limit:
+            return shown, rest
+        budget -= len(shown.encode()) - limit + 64
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, an ellipsis ending what was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def compact_json(payload: dict[str, Any]) -> str:
+    """``payload`` as compact UTF-8 JSON (Chinese as it is, not escaped: a third of the bytes)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))

@@ -19,7 +19,7 @@ from typing import Literal
 from bot import metrics
 from bot.dialogue import Engine
 from bot.logs import event
-from bot.messages import Command, Language, Locale, Turn
+from bot.messages import Command, Language, Locale, Reply, Turn
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,11 @@ class Turns:
             locale = Locale(hint or "zh")
         metrics.NOTICES.labels(self.channel, name).inc()
         return self.engine.notice(name, locale), locale
+
+    async def notice_turn(self, name: str, key: str, hint: Language | None = None) -> Turn:
+        """:meth:`notice` as a turn of one reply, for channels that render notices like answers."""
+        text, locale = await self.notice(name, key, hint)
+        return Turn(None, locale.language, (Reply(text),), script=locale.script)
 
     def failed(self, error: BaseException, **fields: object) -> None:
         """Count and log a turn that failed (the error class only, no message text)."""

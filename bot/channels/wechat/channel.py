@@ -4,7 +4,7 @@ Each pushed message is answered in the HTTP response (a passive reply), or with
 ``success`` when no reply is due. The channel holds no answer text: it hands text to the
 engine, renders what comes back (:mod:`.replies`), and takes its notices from the engine.
 
-Guarantees:
+Guarantees (the answering is :mod:`bot.channels.common.passive`'s, shared with WeCom):
 
 * nothing reaches the engine before the envelope is verified (:mod:`.envelope`);
 * a message WeChat re-sends is processed once, and every retry gets the same answer;
@@ -19,11 +19,10 @@ Guarantees:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -32,23 +31,18 @@ from starlette.routing import BaseRoute, Route
 
 from bot import metrics
 from bot.channels.common.choices import plain_text
-from bot.channels.common.flood import FloodGuard, FloodLimits
-from bot.channels.common.ids import user_ref
-from bot.channels.common.replays import ReplyReplay
-from bot.channels.common.text import clean_text
-from bot.channels.common.turns import CpuLane, Turns
-from bot.channels.wechat.envelope import Envelope, InboundMessage, Rejected
-from bot.channels.wechat.replies import CONTINUE_COMMANDS, SUCCESS, Replies, split_content
+from bot.channels.common.passive import Incoming, PassiveAnswers
+from bot.channels.common.turns import CpuLane
+from bot.channels.common.webhooks import Rejected, answered, refused
+from bot.channels.wechat.envelope import Envelope, InboundMessage
+from bot.channels.wechat.replies import SUCCESS, Replies, split_content
 from bot.dialogue import Engine
-from bot.logs import event, event_once_a_minute
-from bot.messages import Command, Turn
+from bot.logs import event
+from bot.messages import Turn
 from bot.settings import Settings
-from bot.state import Admission, StateStore, keys
+from bot.state import StateStore, keys
 
 log = logging.getLogger(__name__)
-
-Answer = tuple[str, dict[str, str | None]]
-"""A reply body and the tokens to keep with it (the rest of a cut reply, or ``None`` to drop it)."""
 
 
 class WeChatChannel:
@@ -76,15 +70,11 @@ class WeChatChannel:
     ) -> None:
         self.envelope = Envelope(settings, store.tokens, clock=clock, **envelope_options)
         self.replies = Replies(self.envelope.token, self.envelope.cipher, clock)
-        self.turns = Turns(engine, "wechat", lane)
-        self.replay = ReplyReplay(store.tokens, dedup_ttl)
-        self.flood = FloodGuard(store.tokens, FloodLimits.from_settings(settings))
-        self.tokens = store.tokens
+        self.answers = PassiveAnswers(
+            "wechat", engine, store, settings, retry_wait=retry_wait, dedup_ttl=dedup_ttl, lane=lane
+        )
         self.engine = engine
         self.engine_timeout = engine_timeout
-        self.retry_wait = retry_wait
-        self.conversation_ttl = max(settings.faqbot_state_idle_minutes, 1.0) * 60
-        self._late: set[asyncio.Task[Any]] = set()  # turns that outlived the deadline
 
     def __repr__(self) -> str:
         return f"WeChatChannel(safe_mode={self.envelope.cipher is not None})"
@@ -101,7 +91,7 @@ class WeChatChannel:
         try:
             mode, text = self.envelope.echo(request.query_params)
         except Rejected as rejected:
-            return _rejected(rejected, "wechat.verify.rejected")
+            return refused(rejected, "wechat", "wechat.verify.rejected")
         event(log, logging.INFO, "wechat.verify.ok", mode=mode)
         return PlainTextResponse(text, headers={"X-Content-Type-Options": "nosniff"})
 
@@ -120,143 +110,42 @@ class WeChatChannel:
         try:
             message, encrypted, binding = await self.envelope.open(request)
         except Rejected as rejected:
-            return _rejected(rejected, "wechat.rejected")
-        retry = asyncio.Event()  # set when this delivery turns out to be a retry
-        task = asyncio.ensure_future(self._respond(message, binding, retry))
+            return refused(rejected, "wechat", "wechat.rejected")
+        check = partial(self.envelope.bind, *binding) if binding is not None else None
         try:
-            reply = await asyncio.wait_for(asyncio.shield(task), _left(started + self.engine_timeout))
-        except Rejected as rejected:
-            return _rejected(rejected, "wechat.rejected")
-        except asyncio.TimeoutError:
-            reply = await self._late_reply(task, retry, started, message)
-        body, media_type = self.replies.body(reply, encrypted)
-        metrics.REQUESTS.labels("/wechat", "200").inc()
-        metrics.REQUEST_SECONDS.labels("/wechat").observe(time.monotonic() - started)
+            reply = await self.answers.reply(
+                _incoming(message), partial(self._render, message), started, self.engine_timeout, check=check
+            )
+        except Rejected as rejected:  # the plaintext-mode binding
+            return refused(rejected, "wechat", "wechat.rejected")
+        body, media_type = self.replies.body(reply or SUCCESS, encrypted)
+        answered("wechat", started)
         return Response(body, media_type=media_type)
 
-    async def _late_reply(
-        self, task: asyncio.Task[str], retry: asyncio.Event, started: float, message: InboundMessage
-    ) -> str:
-        """A retry waits for the first delivery's reply up to ``retry_wait``; a turn that misses
-        the deadline is answered ``success`` and left to finish (its reply kept for the retry)."""
-        if retry.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                return await asyncio.wait_for(asyncio.shield(task), _left(started + self.retry_wait))
-        else:
-            event(log, logging.WARNING, "wechat.engine_timeout", user=user_ref(message.from_user))
-            metrics.ERRORS.labels("wechat", "deadline").inc()
-        self._late.add(task)  # not cancelled: that could leave a conversation half-updated
-        task.add_done_callback(self._late_done)
-        return SUCCESS
-
-    async def _respond(
-        self, message: InboundMessage, binding: tuple[str, str, bytes] | None, retry: asyncio.Event
-    ) -> str:
-        """The reply for ``message``: computed once, replayed on retries (see the module
-        docstring); the ``unavailable`` notice when the store fails. Runs as a task of its
-        own, which the request leaves behind at WeChat's deadline."""
-        try:
-            if binding is not None:
-                await self.envelope.bind(*binding)
-            first = await self.replay.first(message.token)
-            if not first:
-                retry.set()
-                event(log, logging.INFO, "wechat.retry", user=user_ref(message.from_user), msg_type=message.msg_type)
-                return await self.replay.original(message.token, self.retry_wait) or SUCCESS
-        except Rejected:
-            raise
-        except Exception as exc:  # the store is down: verified, but the replay checks could not run
-            self._store_failed(exc)
-            return await self._unavailable(message)
-        return await self._complete(message)
-
-    def _late_done(self, task: asyncio.Task[str]) -> None:
-        self._late.discard(task)
-        if not task.cancelled() and task.exception() is not None:  # e.g. a Rejected that came too late
-            event(log, logging.WARNING, "wechat.late_failure", error=type(task.exception()).__name__)
-
-    async def _complete(self, message: InboundMessage) -> str:
-        """Answer ``message`` and keep the reply for its retries; a failed turn is answered
-        with the ``unavailable`` notice (kept too: the turn is never run a second time)."""
-        started, failed = time.monotonic(), False
-        try:
-            reply, also = await self._answer(message)
-        except Exception as exc:
-            failed = True
-            self.turns.failed(exc, user=user_ref(message.from_user), msg_type=message.msg_type)
-            reply, also = await self._unavailable(message), {}
-        try:
-            await self.replay.keep(message.token, reply, also)
-        except Exception as exc:
-            self._store_failed(exc)
-        event(
-            log,
-            logging.INFO,
-            "wechat.reply",
-            user=user_ref(message.from_user),
-            msg_type=message.msg_type,
-            event=(message.event or "-").lower(),
-            replied=reply != SUCCESS,
-            failed=failed,
-            ms=round((time.monotonic() - started) * 1000),
-        )
-        return reply
-
-    async def _answer(self, message: InboundMessage) -> Answer:
-        key = keys.wechat_conversation(message.from_user)
-        if message.msg_type == "event":
-            if (message.event or "").lower() == "subscribe":
-                return self._render(message, await self.turns.handle(key, Command.START))
-            return SUCCESS, {}  # unsubscribe, menu clicks, scans…: nothing to say
-        text = message.content if message.msg_type == "text" else message.recognition
-        if message.msg_type not in ("text", "voice") or text is None or not text.strip():
-            return await self._notice("non_text", message), {}
-        if text.strip() in CONTINUE_COMMANDS:
-            kept = await self.tokens.recall(keys.wechat_more(message.from_user))
-            if kept:
-                more = self.engine.notice("more", await self.engine.locale(key))
-                part, rest = split_content(kept, more)
-                return self.replies.text(message, part), {keys.wechat_more(message.from_user): rest or None}
-        admission = await self.flood.admit(key, group=False)
-        if admission is not Admission.ALLOWED:
-            return (await self._notice("flood", message) if admission is Admission.REFUSED_NOTIFY else SUCCESS), {}
-        return self._render(message, await self.turns.handle(key, clean_text(text)))
-
-    def _render(self, message: InboundMessage, turn: Turn) -> Answer:
+    async def _render(self, message: InboundMessage, turn: Turn | None) -> tuple[str, str | None]:
         """``turn`` as one reply with numbered choices, cut to the size limit (the rest is what
-        ``0`` sends; a reply that is not cut drops an older rest)."""
-        more_key = keys.wechat_more(message.from_user)
-        text = plain_text(turn, self.engine.notice("reply_with_number", turn.locale))
-        if not text.strip():
-            return SUCCESS, {more_key: None}
+        ``0`` sends)."""
+        text = "" if turn is None else plain_text(turn, self.engine.notice("reply_with_number", turn.locale))
+        if turn is None or not text.strip():
+            return SUCCESS, ""
         part, rest = split_content(text, self.engine.notice("more", turn.locale))
-        return self.replies.text(message, part), {more_key: rest or None}
-
-    async def _notice(self, name: str, message: InboundMessage) -> str:
-        text, _ = await self.turns.notice(name, keys.wechat_conversation(message.from_user))
-        return self.replies.text(message, text)
-
-    async def _unavailable(self, message: InboundMessage) -> str:
-        return await self._notice("unavailable", message)
-
-    def _store_failed(self, exc: BaseException) -> None:
-        metrics.ERRORS.labels("wechat", "store_unavailable").inc()
-        event(log, logging.ERROR, "wechat.store_unavailable", error=type(exc).__name__)
+        return self.replies.text(message, part), rest
 
 
-def _left(deadline: float) -> float:
-    """Seconds until ``deadline`` (at least a moment, so that a late step still gets a try)."""
-    return max(0.1, deadline - time.monotonic())
-
-
-def _rejected(rejected: Rejected, name: str) -> Response:
-    fields = {"status": rejected.status, "reason": rejected.reason}
-    if rejected.detail:
-        fields["detail"] = rejected.detail
-    event_once_a_minute(f"{name}:{rejected.reason}", log, logging.WARNING, name, **fields)
-    metrics.REQUESTS.labels("/wechat", str(rejected.status)).inc()
-    text = {400: "bad request", 403: "forbidden", 413: "payload too large"}.get(rejected.status, "error")
-    return PlainTextResponse(text, status_code=rejected.status)
+def _incoming(message: InboundMessage) -> Incoming:
+    """What the shared answering needs of a push: a subscription is a greeting, other events
+    are silent, text and voice (its transcript) are questions."""
+    event_ = (message.event or "").lower() if message.msg_type == "event" else ""
+    text = {"text": message.content, "voice": message.recognition}.get(message.msg_type)
+    return Incoming(
+        message.token,
+        keys.wechat_conversation(message.from_user),
+        message.from_user,
+        f"event:{event_}" if event_ else message.msg_type,
+        text,
+        start=event_ == "subscribe",
+        silent=message.msg_type == "event" and event_ != "subscribe",
+    )
 
 
 def wechat_routes(settings: Settings, engine: Engine, store: StateStore) -> list[BaseRoute]:

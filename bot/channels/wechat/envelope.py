@@ -22,27 +22,23 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from bot.app import ConfigurationError
-from bot.channels.common.bodies import BodyTooLarge, ClientGone, read_body
-from bot.channels.common.signed import bounded_int, fresh
-from bot.channels.wechat.crypto import CryptoError, WeChatCipher, signature_matches
+from bot.channels.common.crypto import WeChatCipher, signature_matches
+from bot.channels.common.signed import bounded_int
+from bot.channels.common.webhooks import (
+    MAX_BODY_BYTES,
+    MAX_CLOCK_SKEW_SECONDS,
+    Rejected,
+    bounded_body,
+    check_fresh,
+    open_signed,
+)
 from bot.channels.wechat.xmlcodec import XmlError, parse_fields
-from bot.settings import Settings
+from bot.settings import Settings, secret
 from bot.state import TokenStore, keys
-
-MAX_BODY_BYTES = 64 * 1024
-MAX_CLOCK_SKEW_SECONDS = 300.0
 
 
 class WeChatConfigError(ConfigurationError, ValueError):
     """The WECHAT_* settings cannot work (raised when the channel is built)."""
-
-
-class Rejected(Exception):
-    """A request that does not verify or parse: its status and a reason for the log line."""
-
-    def __init__(self, status: int, reason: str, detail: str = "") -> None:
-        super().__init__(reason)
-        self.status, self.reason, self.detail = status, reason, detail
 
 
 @dataclass(frozen=True)
@@ -98,10 +94,10 @@ def wechat_keys(settings: Settings) -> tuple[str, WeChatCipher | None]:
     """The Token and, with an EncodingAESKey, the safe-mode cipher; :class:`WeChatConfigError`
     when WECHAT_TOKEN is empty, or WECHAT_AES_KEY is set without WECHAT_APP_ID or is not 43
     characters (the values themselves never appear in the error)."""
-    token = settings.wechat_token.get_secret_value().strip() if settings.wechat_token else ""
+    token = secret(settings.wechat_token)
     if not token:
         raise WeChatConfigError("WECHAT_TOKEN is empty: set it to the Token of the server configuration")
-    aes_key = settings.wechat_aes_key.get_secret_value().strip() if settings.wechat_aes_key else ""
+    aes_key = secret(settings.wechat_aes_key)
     if not aes_key:
         return token, None
     app_id = (settings.wechat_app_id or "").strip()
@@ -132,8 +128,7 @@ class Envelope:
         self.clock = clock
 
     def _fresh(self, timestamp: str) -> None:
-        if not fresh(timestamp, self.clock(), self.max_clock_skew):
-            raise Rejected(403, "stale_timestamp")
+        check_fresh(timestamp, self.clock(), self.max_clock_skew)
 
     def _signed(self, query: QueryParams) -> tuple[str, str]:
         """The query's timestamp and nonce once its signature and freshness are checked."""
@@ -158,27 +153,16 @@ class Envelope:
         if signature_matches(query.get("signature"), self.token, timestamp, nonce):
             self._fresh(timestamp)
             return "plain", echostr
-        if self.cipher is None or not signature_matches(
-            query.get("msg_signature"), self.token, timestamp, nonce, echostr
-        ):
+        if self.cipher is None:
             raise Rejected(403, "bad_signature")
-        self._fresh(timestamp)
-        try:
-            return "aes", self.cipher.decrypt(echostr)
-        except CryptoError as exc:
-            raise Rejected(403, "decrypt", str(exc)) from None
+        return "aes", self._open((query.get("msg_signature"), timestamp, nonce), echostr, "bad_signature")
 
     async def open(self, request: Request) -> tuple[InboundMessage, bool, tuple[str, str, bytes] | None]:
         """The verified message of a POST, whether the reply must be encrypted, and — in
         plaintext mode — the ``(timestamp, nonce, body)`` to :meth:`bind` before answering."""
         query = request.query_params
         timestamp, nonce = self._signed(query)
-        try:
-            body = await read_body(request, self.max_body)
-        except BodyTooLarge:
-            raise Rejected(413, "body_too_large") from None
-        except ClientGone:
-            raise Rejected(400, "client_gone") from None
+        body = await bounded_body(request, self.max_body)
         outer = _parse(body)
         encrypted = query.get("encrypt_type", "raw").lower() == "aes"
         if encrypted and self.cipher is None:
@@ -194,16 +178,16 @@ class Envelope:
         return parse_message(_parse(self._decrypt(query, timestamp, nonce, outer))), True, None
 
     def _decrypt(self, query: QueryParams, timestamp: str, nonce: str, outer: dict[str, str]) -> str:
-        assert self.cipher is not None
         ciphertext = outer.get("Encrypt", "")
         if not ciphertext:
             raise Rejected(400, "missing_field", "Encrypt")
-        if not signature_matches(query.get("msg_signature"), self.token, timestamp, nonce, ciphertext):
-            raise Rejected(403, "bad_msg_signature")
-        try:
-            return self.cipher.decrypt(ciphertext)
-        except CryptoError as exc:
-            raise Rejected(403, "decrypt", str(exc)) from None
+        return self._open((query.get("msg_signature"), timestamp, nonce), ciphertext, "bad_msg_signature")
+
+    def _open(self, signed: tuple[str | None, str, str], encrypt: str, bad: str) -> str:
+        assert self.cipher is not None
+        return open_signed(
+            self.token, self.cipher, signed, encrypt, self.clock(), bad=bad, max_skew=self.max_clock_skew
+        )
 
     async def bind(self, timestamp: str, nonce: str, body: bytes) -> None:
         """Refuse a signed ``(timestamp, nonce)`` that already came with another body.

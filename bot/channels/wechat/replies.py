@@ -13,31 +13,20 @@ import secrets
 import time
 from collections.abc import Callable
 
-from bot.channels.common.text import cut, utf8_width
-from bot.channels.wechat.crypto import WeChatCipher, sign
+from bot.channels.common import text as common_text
+from bot.channels.common.crypto import WeChatCipher, seal
 from bot.channels.wechat.envelope import InboundMessage
 from bot.channels.wechat.xmlcodec import encrypted_reply_xml, text_reply_xml
 
 MAX_CONTENT_BYTES = 2047
 """Upper bound of a passive text reply's ``Content``, in UTF-8 bytes."""
-CONTINUE_COMMANDS = frozenset({"0", "０"})
-"""What a user sends to get the rest of a reply that was cut."""
 SUCCESS = "success"
 """The body that tells WeChat no reply is due (and stops its retries)."""
 
 
-def split_content(text: str, more_notice: str, limit: int = MAX_CONTENT_BYTES) -> tuple[str, str]:
-    """``(part, rest)``: ``text`` itself and ``""`` when it fits in ``limit`` UTF-8 bytes;
-    otherwise the longest leading part that fits together with ``more_notice``, the notice
-    appended, and the text left over."""
-    if len(text.encode("utf-8")) <= limit:
-        return text, ""
-    suffix = "\n" + more_notice.strip()
-    budget = limit - len(suffix.encode("utf-8"))
-    if budget < 2:
-        raise ValueError("the 'more' notice alone exceeds the reply size limit")
-    head, rest = cut(text, budget, utf8_width)
-    return head + suffix, rest
+def split_content(content: str, more_notice: str, limit: int = MAX_CONTENT_BYTES) -> tuple[str, str]:
+    """:func:`bot.channels.common.text.split_content` at the passive reply's limit."""
+    return common_text.split_content(content, more_notice, limit)
 
 
 class Replies:
@@ -66,8 +55,7 @@ class Replies:
         assert self.cipher is not None
         timestamp = str(int(self.clock()))
         nonce = str(secrets.randbelow(9_000_000_000) + 1_000_000_000)
-        encrypt = self.cipher.encrypt(reply)
-        signature = sign(self.token, timestamp, nonce, encrypt)
+        encrypt, signature = seal(self.token, self.cipher, reply, timestamp, nonce)
         return encrypted_reply_xml(encrypt=encrypt, signature=signature, timestamp=timestamp, nonce=nonce), (
             "application/xml"
         )

@@ -1,63 +1,29 @@
-"""An engine :class:`~bot.messages.Turn` as the robot's reply JSON (before encryption).
-
-被动回复消息 (path 101031): an answer is a ``stream`` with ``finish`` true (its content is
-markdown, at most 20480 UTF-8 bytes, with one ``feedback.id`` of at most 256 bytes); with
-choices it is ``stream_with_template_card`` and the card a ``button_interaction`` one
-(模板卡片类型, path 101032: at most 6 buttons, a dropdown of at most 10 options, keys up
-to 1024 bytes, a task id of letters, digits and ``_-@`` up to 128 bytes, unique per
-robot). The welcome (enter_chat) is ``text`` or ``template_card``; a reply through
-``response_url`` (主动回复消息, path 101138) is ``markdown``, cards there being for single chats only.
+"""An engine :class:`~bot.messages.Turn` as the robot's reply JSON (before encryption). 被动回复消息
+(path 101031): an answer is a finished ``stream`` (markdown, ≤ 20480 UTF-8 bytes,
+one ``feedback.id`` ≤ 256 bytes), with choices a ``stream_with_template_card`` whose card is
+``button_interaction`` (模板卡片类型, path 101032: ≤ 6 buttons, a dropdown of ≤ 10 options,
+keys ≤ 1024 bytes, a task id never reused, of ``[0-9A-Za-z_-@]`` ≤ 128 bytes). The welcome is
+``text`` or ``template_card``; through ``response_url`` (path 101138) an answer is ``markdown``.
+Fixed texts are the engine's notices in the turn's locale: ``notice(name)``.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from bot.channels.wechat.replies import split_content
+from bot.channels.common.choices import choice_data, parse_choice_data, plain_text
+from bot.channels.common.text import compact_json, fit_markdown, shorten
 from bot.channels.wecom.envelope import ButtonPress
 from bot.messages import Reply, Turn
-
-__all__ = ["Texts", "dumps", "feedback_ids", "markdown", "markdown_reply", "parse_press", "pending_stream",
-           "stream_reply", "welcome_reply"]  # fmt: skip
 
 MAX_CONTENT_BYTES, MAX_FEEDBACK_BYTES = 20480, 256
 MAX_BUTTONS, MAX_OPTIONS = 6, 10
 LABEL_CHARS, TITLE_CHARS, SUBTITLE_CHARS = 10, 26, 112  # "建议不超过…个字"
-_MARKUP = re.compile(r"([\\`*_~<>\[\]|])|^\s*(#)", re.MULTILINE)
-_ITEM = re.compile(r"\d+\. ")
-
-
-@dataclass(frozen=True)
-class Texts:
-    """The fixed texts around a turn, in its locale (the engine's notices)."""
-
-    choices_header: str  # above numbered choices ("reply_with_number")
-    more: str  # after a cut answer ("more")
-    card_title: str  # the card's main title
-    confirm: str  # the dropdown's button
-
-
-def dumps(payload: dict[str, Any]) -> str:
-    """Compact UTF-8 JSON, the plaintext :meth:`WeComCrypto.encrypt_reply` takes."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-
-
-def markdown(text: str) -> str:
-    """Plain ``text`` that reads the same as markdown: markup characters escaped, and each
-    line its own paragraph (a lone newline may not break a markdown line), list items excepted."""
-    out: list[str] = []
-    for line in _MARKUP.sub(lambda m: "\\" + (m.group(1) or m.group(2)), text).splitlines():
-        if line := line.strip():  # no leading spaces: they would make code blocks
-            out += [("\n" if _ITEM.match(out[-1]) and _ITEM.match(line) else "\n\n"), line] if out else [line]
-    return "".join(out)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+_PREFIX = "faq:"  # a button's key is faq:<prompt id>:<index>, the dropdown's confirm button's faq:<prompt id>:pick
+Notice = Callable[[str], str]
 
 
 def _listed(reply: Reply) -> bool:
@@ -71,46 +37,35 @@ def _carded(turn: Turn) -> Reply | None:
     return asking[-1] if asking else None
 
 
-def _body(turn: Turn, texts: Texts, carded: Reply | None) -> str:
-    blocks = []
-    for reply in turn.replies:
-        block = [reply.text.strip()] if reply.text.strip() else []
-        if reply.choices and (reply is not carded or _listed(reply)):
-            block.append(
-                "\n".join([texts.choices_header.strip(), *(f"{i}. {c}" for i, c in enumerate(reply.choices, 1))])
-            )
-        blocks.append("\n".join(block))
-    return "\n\n".join(b for b in blocks if b)
+def _body(turn: Turn, notice: Notice, carded: Reply | None) -> str:
+    """The turn's text, choices numbered (under ``reply_with_number``) unless buttons carry their labels."""
+    shown = tuple(replace(r, choices=()) if r is carded and not _listed(r) else r for r in turn.replies)
+    return plain_text(replace(turn, replies=shown), notice("reply_with_number"))
 
 
-def _card(reply: Reply, texts: Texts) -> dict[str, Any]:
+def _card(reply: Reply, notice: Notice) -> dict[str, Any]:
     prompt, listed = str(reply.prompt_id), _listed(reply)
     card: dict[str, Any] = {
         "card_type": "button_interaction",
-        "main_title": {"title": _cut(texts.card_title, TITLE_CHARS)},
+        "main_title": {"title": shorten(notice("card_title"), TITLE_CHARS)},
     }
     if len(reply.choices) <= MAX_BUTTONS:
-        card["button_list"] = [
-            {"text": str(i + 1) if listed else c, "key": f"faq:{prompt}:{i}"} for i, c in enumerate(reply.choices)
-        ]
+        card["button_list"] = [{"text": str(i + 1) if listed else c, "key": _PREFIX + choice_data(prompt, i)}
+                               for i, c in enumerate(reply.choices)]  # fmt: skip
     else:
-        options = [{"id": str(i), "text": _cut(f"{i + 1}. {c}", LABEL_CHARS)} for i, c in enumerate(reply.choices)]
-        card["button_selection"] = {"question_key": f"faq:{prompt}", "option_list": options}
-        card["button_list"] = [{"text": _cut(texts.confirm, LABEL_CHARS), "key": f"faq:{prompt}:pick"}]
-    if not re.fullmatch(r"[0-9A-Za-z_\-@]{1,100}", prompt):
-        raise ValueError("a prompt id must be letters and digits to make a task id")
-    card["task_id"] = f"faq_{prompt}_{secrets.token_hex(8)}"  # unique per robot, ≤ 128 bytes
-    return card
+        options = [{"id": str(i), "text": shorten(f"{i + 1}. {c}", LABEL_CHARS)} for i, c in enumerate(reply.choices)]
+        card["button_selection"] = {"question_key": _PREFIX + prompt, "option_list": options}
+        card["button_list"] = [{"text": shorten(notice("card_confirm"), LABEL_CHARS), "key": f"{_PREFIX}{prompt}:pick"}]
+    return card | {"task_id": f"faq_{secrets.token_hex(16)}"}  # never reused: "同一个机器人任务id不能重复"
 
 
 def parse_press(press: ButtonPress) -> tuple[str, int] | None:
     """``(prompt_id, index)`` of a press on one of these cards; ``None`` for any other key."""
-    prefix, prompt, index = [*press.event_key.split(":"), "", ""][:3]
+    prompt, _, index = press.event_key.removeprefix(_PREFIX).rpartition(":")
     if index == "pick":
-        index = next((ids[0] for key, ids in press.selected if key == f"faq:{prompt}" and len(ids) == 1), "")
-    if prefix != "faq" or not prompt or not (index.isascii() and index.isdigit()):
-        return None
-    return prompt, int(index)
+        picked = [ids for key, ids in press.selected if key == _PREFIX + prompt]
+        index = picked[0][0] if len(picked) == 1 and len(picked[0]) == 1 else ""
+    return parse_choice_data(f"{prompt}:{index}") if press.event_key.startswith(_PREFIX) else None
 
 
 def feedback_ids(value: str) -> list[str]:
@@ -118,54 +73,41 @@ def feedback_ids(value: str) -> list[str]:
     return [part for part in value.split(".") if part]
 
 
-def _feedback(turn: Turn) -> dict[str, str] | None:
+def _with_feedback(message: dict[str, Any], turn: Turn) -> dict[str, Any]:
     ids = [r.feedback for r in turn.replies if r.feedback]
     while ids and len(".".join(ids).encode()) > MAX_FEEDBACK_BYTES:
         ids.pop()
-    return {"id": ".".join(ids)} if ids else None
+    return message | {"feedback": {"id": ".".join(ids)}} if ids else message
 
 
-def _fit(text: str, texts: Texts) -> tuple[str, str]:
-    """``(markdown part, plain rest)``: as much of ``text`` as fits in the content limit."""
-    limit = MAX_CONTENT_BYTES
-    while True:
-        part, rest = split_content(text, texts.more, limit)
-        content = markdown(part)
-        if len(content.encode()) <= MAX_CONTENT_BYTES:
-            return content, rest
-        limit -= len(content.encode()) - MAX_CONTENT_BYTES + 64
-
-
-def stream_reply(turn: Turn, texts: Texts, *, stream_id: str) -> tuple[dict[str, Any], str]:
-    """The finished stream answering ``turn`` (with the card of its choices) and the text
-    left over when it is longer than a reply may be."""
+def stream_reply(turn: Turn, notice: Notice, *, stream_id: str) -> tuple[str, str]:
+    """The finished stream answering ``turn`` (with the card of its choices), and the text
+    left over when it is longer than a reply may be (cut, with the ``more`` notice)."""
     carded = _carded(turn)
-    content, rest = _fit(_body(turn, texts, carded), texts)
-    stream: dict[str, Any] = {"id": stream_id, "finish": True, "content": content}
-    if (feedback := _feedback(turn)) is not None:
-        stream["feedback"] = feedback
+    content, rest = fit_markdown(_body(turn, notice, carded), notice("more"), MAX_CONTENT_BYTES)
+    stream = _with_feedback({"id": stream_id, "finish": True, "content": content}, turn)
     if carded is None:
-        return {"msgtype": "stream", "stream": stream}, rest
-    return {"msgtype": "stream_with_template_card", "stream": stream, "template_card": _card(carded, texts)}, rest
+        return compact_json({"msgtype": "stream", "stream": stream}), rest
+    card = _card(carded, notice)
+    return compact_json({"msgtype": "stream_with_template_card", "stream": stream, "template_card": card}), rest
 
 
-def pending_stream(stream_id: str) -> dict[str, Any]:
-    """An unfinished stream: WeCom then asks for it again (流式消息刷新) for up to 6 minutes."""
-    return {"msgtype": "stream", "stream": {"id": stream_id, "finish": False}}
+def empty_stream(stream_id: str, *, finish: bool) -> str:
+    """A stream with no content: unfinished, WeCom asks for it again (流式消息刷新, ≤ 6 minutes)."""
+    return compact_json({"msgtype": "stream", "stream": {"id": stream_id, "finish": finish}})
 
 
-def markdown_reply(turn: Turn, texts: Texts) -> tuple[dict[str, Any], str]:
+def markdown_reply(turn: Turn, notice: Notice) -> tuple[str, str]:
     """The answer as a ``response_url`` markdown message (choices numbered: no cards in groups)."""
-    content, rest = _fit(_body(turn, texts, None), texts)
-    message: dict[str, Any] = {"content": content}
-    if (feedback := _feedback(turn)) is not None:
-        message["feedback"] = feedback
-    return {"msgtype": "markdown", "markdown": message}, rest
+    content, rest = fit_markdown(_body(turn, notice, None), notice("more"), MAX_CONTENT_BYTES)
+    return compact_json({"msgtype": "markdown", "markdown": _with_feedback({"content": content}, turn)}), rest
 
 
-def welcome_reply(turn: Turn, texts: Texts) -> dict[str, Any]:
+def welcome_reply(turn: Turn, notice: Notice) -> str:
     """The enter_chat reply: a card when the greeting fits its subtitle, else plain text."""
     carded, greeting = _carded(turn), "\n".join(r.text.strip() for r in turn.replies if r.text.strip())
     if carded is None or (_listed(carded) and len(carded.choices) <= MAX_BUTTONS) or len(greeting) > SUBTITLE_CHARS:
-        return {"msgtype": "text", "text": {"content": _body(turn, texts, None)}}
-    return {"msgtype": "template_card", "template_card": _card(carded, texts) | {"sub_title_text": greeting}}
+        return compact_json({"msgtype": "text", "text": {"content": _body(turn, notice, None)}})
+    return compact_json(
+        {"msgtype": "template_card", "template_card": _card(carded, notice) | {"sub_title_text": greeting}}
+    )
