@@ -2,7 +2,6 @@
 arrive and are verified) and its rendering (how replies look).
 
 * :mod:`.bodies` — bounded request bodies;
-* :mod:`.signed` — timestamp windows and bounded numbers of signed callbacks;
 * :mod:`.text` — clean incoming text, split long replies;
 * :mod:`.choices` — choice numbering and button data;
 * :mod:`.replays` — de-duplicated replies for platforms that re-send a message;
@@ -13,7 +12,7 @@ arrive and are verified) and its rendering (how replies look).
 * :mod:`.dispatch` — draining persisted per-chat queues in order, at least once;
 * :mod:`.passive` — answering a push in its own HTTP response, once, within a deadline
   (WeChat, WeCom);
-* :mod:`.webhooks`, :mod:`.crypto` — signed requests: refusals, the timestamp window,
+* :mod:`.webhooks`, :mod:`.crypto` — signed requests: refusals, the timestamp window, bounded numbers,
   bounded bodies, active replies; WeChat-family signatures and AES (any receive id).
 
 The keyed-lock registry both the stores and the dispatcher use is :mod:`bot.locks`.

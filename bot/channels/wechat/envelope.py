@@ -23,12 +23,12 @@ from starlette.requests import Request
 
 from bot.app import ConfigurationError
 from bot.channels.common.crypto import WeChatCipher, signature_matches
-from bot.channels.common.signed import bounded_int
 from bot.channels.common.webhooks import (
     MAX_BODY_BYTES,
     MAX_CLOCK_SKEW_SECONDS,
     Rejected,
     bounded_body,
+    bounded_int,
     check_fresh,
     open_signed,
 )
