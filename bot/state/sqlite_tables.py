@@ -135,12 +135,14 @@ class SQLiteTokens(TokenStore):
     async def first_value(self, token: str, value: str, ttl_seconds: float) -> str:
         def keep(conn: sqlite3.Connection) -> str:
             now = time.time()
-            conn.execute(
+            written = conn.execute(
                 "INSERT INTO tokens (kind, token, value, expires_at) VALUES ('value', ?, ?, ?)"
                 " ON CONFLICT (kind, token) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
                 " WHERE tokens.expires_at <= ?",
                 (token, value, now + ttl_seconds, now),
-            )
+            ).rowcount
+            if written == 1:  # inserted, or took over an expired row: ``value`` is the first
+                return value
             row = conn.execute("SELECT value FROM tokens WHERE kind = 'value' AND token = ?", (token,)).fetchone()
             return str(row[0])
 
