@@ -139,6 +139,32 @@ def test_holidays_written_with_numerals(text: str, expected: str) -> None:
     assert read(text) == day(expected)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("正月初三领的卡", "2026-02-19"),
+        ("大年初五", "2026-02-21"),
+        ("腊月二十八拿到的", "2026-02-15"),  # the twelfth month of the lunar year 2025
+        ("臘月廿八", "2026-02-15"),
+        ("农历八月十六", "2026-09-26"),
+        ("冬月初十", "2025-12-29"),
+        ("三月初三", "2026-04-19"),  # a lunar day's form (初) makes the month lunar
+        ("正月十五", "2026-03-03"),
+    ],
+)
+def test_days_of_the_chinese_calendar(text: str, expected: str) -> None:
+    assert read(text) == day(expected)
+
+
+def test_gregorian_unless_the_words_say_lunar() -> None:
+    assert read("八月十五") == day("2026-08-15")
+    assert read("初三领的卡") is None  # the third of which month? asked, not guessed
+
+
+def test_the_new_year_season_is_a_span_not_a_day() -> None:
+    assert read("过年走亲戚那几天拿的卡") == span("2026-02-16", "2026-02-23")
+
+
 # -- spans -------------------------------------------------------------------------------------
 
 
@@ -256,7 +282,7 @@ EVERY_WORD = [
     ("圣诞节", "2025-12-25", None), ("圣诞", "2025-12-25", None), ("christmas", "2025-12-25", None),
     ("平安夜", "2025-12-24", None), ("儿童节", "2026-06-01", None), ("children's day", "2026-06-01", None),
     ("妇女节", "2026-03-08", None), ("情人节", "2026-02-14", None), ("valentine's day", "2026-02-14", None),
-    ("过年", "2026-02-17", None), ("chinese new year", "2026-02-17", None), ("lunar new year", "2026-02-17", None),
+    ("过年", "2026-02-16", "2026-02-23"), ("chinese new year", "2026-02-17", None), ("lunar new year", "2026-02-17", None),
     ("元宵", "2026-03-03", None), ("lantern festival", "2026-03-03", None), ("端午", "2026-06-19", None),
     ("mid autumn festival", "2026-09-25", None), ("moon festival", "2026-09-25", None), ("国庆当天", "2026-10-01", None),
     ("国庆左右", "2026-09-24", "2026-10-08"), ("国庆假期", "2026-10-01", "2026-10-07"),

@@ -122,7 +122,7 @@ _HOLIDAY_NAMES = {
     "平安夜": ("fixed", 12, 24), "christmas eve": ("fixed", 12, 24), "儿童节": ("fixed", 6, 1),
     "六一": ("fixed", 6, 1), "children's day": ("fixed", 6, 1), "妇女节": ("fixed", 3, 8),
     "情人节": ("fixed", 2, 14), "valentine's day": ("fixed", 2, 14), "双十一": ("fixed", 11, 11),
-    "春节": ("lunar", 1, 1), "大年初一": ("lunar", 1, 1), "过年": ("lunar", 1, 1), "chinese new year": ("lunar", 1, 1),
+    "春节": ("lunar", 1, 1), "大年初一": ("lunar", 1, 1), "过年": ("season", 1, 1), "chinese new year": ("lunar", 1, 1),
     "lunar new year": ("lunar", 1, 1), "spring festival": ("lunar", 1, 1), "除夕": ("eve", 1, 1),
     "元宵节": ("lunar", 1, 15), "元宵": ("lunar", 1, 15), "lantern festival": ("lunar", 1, 15),
     "端午节": ("lunar", 5, 5), "端午": ("lunar", 5, 5), "dragon boat festival": ("lunar", 5, 5),
@@ -140,9 +140,61 @@ HOLIDAY = re.compile(
 )
 
 
+SEASON_SPAN = (-1, 6)
+"""过年 is the holiday season, not a day: from the eve (除夕) to the seventh day (初七)."""
+
+
 def holiday_offset(match: re.Match[str]) -> tuple[int, int]:
     """The span around the holiday the words give: the day itself, before, after, around."""
-    return HOLIDAY_OFFSETS[match.group("pre") or match.group("post") or ""]
+    offset = HOLIDAY_OFFSETS[match.group("pre") or match.group("post") or ""]
+    if offset == (0, 0) and _HOLIDAY_NAMES[match.group("name")][0] == "season":
+        return SEASON_SPAN
+    return offset
+
+
+_LUNAR_MONTHS = {"正": 1, "冬": 11, "腊": 12, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+                 "九": 9, "十": 10, "十一": 11, "十二": 12}  # fmt: skip
+_LUNAR_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_LUNAR_DAY = "初[一二三四五六七八九十]|十[一二三四五六七八九]|二十[一二三四五六七八九]?|廿[一二三四五六七八九]|三十"
+LUNAR_DAY = re.compile(
+    rf"(?:(?:农历|阴历)(?P<m1>十[一二]|[正冬腊一二三四五六七八九十])月(?P<d1>{_LUNAR_DAY}|十)"
+    rf"|(?P<m2>[正冬腊])月(?P<d2>{_LUNAR_DAY}|十)"
+    r"|大年(?P<d3>初[一二三四五六七八九十])"
+    rf"|(?P<m4>十[一二]|[一二三四五六七八九十])月(?P<d4>初[一二三四五六七八九十]|廿[一二三四五六七八九]))"
+)
+"""A day of the Chinese calendar: 正月初三, 大年初五, 腊月二十八, 农历八月十六, 三月初三 —
+said so (农历), by a lunar month's name (正, 冬, 腊) or a lunar day's form (初, 廿); 八月十五
+alone stays a day of the Gregorian calendar."""
+
+
+def lunar_month_day(match: re.Match[str]) -> tuple[int, int]:
+    """The (month, day) of the Chinese calendar a :data:`LUNAR_DAY` match names."""
+    groups = match.groupdict()
+    month_word = next((groups[g] for g in ("m1", "m2", "m4") if groups.get(g)), "正")
+    day_word = next(groups[g] for g in ("d1", "d2", "d3", "d4") if groups.get(g))
+    return _LUNAR_MONTHS[month_word], _lunar_day_number(day_word)
+
+
+def _lunar_day_number(word: str) -> int:
+    if word.startswith("初"):
+        return _LUNAR_DIGITS[word[1:]]
+    if word.startswith("廿"):
+        return 20 + _LUNAR_DIGITS[word[1:]]
+    tens, _, units = word.partition("十")
+    return (_LUNAR_DIGITS[tens] if tens else 1) * 10 + (_LUNAR_DIGITS[units] if units else 0)
+
+
+def lunar_date(month: int, day_: int, today: date) -> date | None:
+    """The most recent ``month``/``day_`` of the Chinese calendar not after ``today``;
+    ``None`` when no recent lunar year has that day (a 30th of a short month)."""
+    for year in (today.year, today.year - 1, today.year - 2):
+        try:
+            when = _lunar_to_solar(year, month, day_)
+        except ValueError:
+            continue
+        if when <= today:
+            return when
+    return None
 
 
 @cache

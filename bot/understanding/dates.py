@@ -78,7 +78,7 @@ def parse_received(text: str, today: date) -> Received | Implausible | None:
         text = text[corrections[-1].end() :] or text
     found = None
     for part in _receipt_first(text):
-        found = _holiday(part, today)  # before numerals become digits: 五一, 六一, 大年初一
+        found = _holiday(part, today) or _lunar_day(part, today)  # before numerals become digits: 五一, 初三
         if found is None:
             found = _first_reading(words.arabic_numerals(part), today)
         if found is not None:
@@ -191,6 +191,14 @@ def _holiday(text: str, today: date) -> Received | None:
         return None
     offset = words.holiday_offset(match)
     return Received(when + timedelta(days=offset[0]), when + timedelta(days=offset[1]))
+
+
+def _lunar_day(text: str, today: date) -> Received | None:
+    match = words.LUNAR_DAY.search(text)
+    if match is None:
+        return None
+    when = words.lunar_date(*words.lunar_month_day(match), today)
+    return day(when) if when else _NO_SUCH_DAY
 
 
 def _relative_day(text: str, today: date) -> Received | None:
