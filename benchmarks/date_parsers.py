@@ -105,7 +105,10 @@ def jionlp_reader() -> tuple[Reader, float]:
         for item in found:
             detail = item.get("detail", {})
             if detail.get("type") in ("time_point", "time_span"):
-                start, end = (datetime.strptime(t[:10], "%Y-%m-%d").date() for t in detail["time"][:2])
+                try:
+                    start, end = (datetime.strptime(t[:10], "%Y-%m-%d").date() for t in detail["time"][:2])
+                except ValueError:  # an open-ended span ("-inf", "inf"): no date of receipt
+                    continue
                 return start, end
         return None
 
