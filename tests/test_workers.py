@@ -15,9 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import hashlib
+import json
 import random
 import secrets
 import statistics
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -471,3 +474,26 @@ async def test_metrics_add_up_the_workers(cluster: Cluster) -> None:
     async with connections_to_distinct_workers(cluster, 2) as clients:
         scrapes = [_turns((await client.get("/metrics")).text) for client in clients]
     assert scrapes == [before + 12, before + 12]
+
+
+def _reviewed(state_url: str) -> dict[str, Any]:
+    """``faqbot review --json`` of the cluster's store, as an operator runs it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "review", "--json"], capture_output=True, text=True, timeout=120, check=True,
+        env={"FAQBOT_STATE_URL": state_url, "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_one_review_holds_what_every_worker_kept(cluster: Cluster) -> None:
+    """Questions the bot could not answer, taken by different workers, are all in one review."""
+    before = (await asyncio.to_thread(_reviewed, cluster.state_url))["entries"]
+    deliveries = [
+        await deliver(cluster, message_xml("text", f"oReview{n:03d}", Content="社保卡激活要收费吗")) for n in range(12)
+    ]
+    assert len({delivery.worker for delivery in deliveries}) >= 2
+    review = await asyncio.to_thread(_reviewed, cluster.state_url)
+    assert review["entries"] == before + 12
+    assert any(group["count"] >= 12 for group in review["groups"])
