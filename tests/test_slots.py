@@ -132,6 +132,11 @@ def test_i_do_not_is_not_yes(text: str) -> None:
         ("it's my dad's card", "agent"),
         ("I want to activate the card for my grandmother", "agent"),
         ("I'll go for my wife", "agent"),  # the same words as the next but one, the other way round
+        ("拿着我爸身份证去给他激活行吗", "agent"),
+        ("她的社保卡我去激活要带啥", "agent"),
+        ("被代办人的身份证要原件吗", "agent"),
+        ("activating on behalf of my mother, what do I bring", "agent"),
+        ("we're HR, can we activate cards for the new hires", "agent"),
         # someone acting for the writer
         ("卡是我的，我腿脚不方便去不了", "insured"),
         ("能让家人帮我激活吗", "insured"),
@@ -146,6 +151,8 @@ def test_i_do_not_is_not_yes(text: str) -> None:
         # not said
         ("社保卡在哪激活", None),
         ("社保卡可以代办激活吗", None),
+        ("能委托别人激活社保卡吗", None),  # whether one may, not who will: asked
+        ("可唔可以代人激活社保卡", None),
         ("你好", None),
         ("maybe", None),
     ],
@@ -173,6 +180,11 @@ def test_weaker_cues_count_only_in_an_answer(roles: RolePatterns, text: str, exp
         ("financial", "不用了，谢谢", False),
         ("financial", "probably not, I just see the doctor", False),
         ("financial", "yao", True),  # pinyin
+        ("financial", "要吧 我想绑微信付钱", True),  # a particle after the yes
+        ("financial", "肯定要啊，发工资用", True),
+        ("financial", "唔使，我淨係睇醫生", False),  # Cantonese, read through the dialect words
+        ("financial", "要㗎", True),
+        ("financial", "不用，不知道为啥要问这个", False),  # a no first: the doubt after it is about the question
         ("role", "卡是我的，我腿脚不方便去不了", "insured"),
         ("role", "我自己", "insured"),
         ("role", "mine", "insured"),
@@ -200,7 +212,16 @@ def test_unsure(reader: Reader, slots: dict[str, SlotSpec], kind: str, text: str
     assert answer(reader, slots, kind, text) == AnswerReading("unsure")
 
 
-@pytest.mark.parametrize(("kind", "text"), [("date", "想不起来了"), ("date", "I can't recall"), ("financial", "maybe")])
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        ("date", "想不起来了"),
+        ("date", "I can't recall"),
+        ("financial", "maybe"),
+        ("financial", "不知道要不要"),  # its 不要 is part of not knowing, not a no
+        ("financial", "no idea honestly"),
+    ],
+)
 def test_unsure_in_other_words(reader: Reader, slots: dict[str, SlotSpec], kind: str, text: str) -> None:
     assert answer(reader, slots, kind, text).outcome == "unsure"
 

@@ -61,6 +61,10 @@ class Matcher:
         """``text`` normalised as the knowledge base was."""
         return self.compiled.featurizer.normalize(text)
 
+    def fold(self, text: str) -> str:
+        """``text`` folded as the knowledge base's normaliser does, punctuation kept."""
+        return self.compiled.featurizer.normalize.fold(text)
+
     def units(self, text: NormalizedText) -> list[str]:
         """The units the classifiers weigh for ``text``."""
         return self.compiled.featurizer.units(text)

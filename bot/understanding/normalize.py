@@ -87,7 +87,7 @@ class Normalizer:
         self._dialect_pattern = re.compile("|".join(map(re.escape, keys))) if keys else None
 
     def __call__(self, text: str) -> NormalizedText:
-        cleaned = _NOT_TEXT.sub(" ", self._fold(text))
+        cleaned = _NOT_TEXT.sub(" ", self.fold(text))
         tokens = _TOKEN.findall(cleaned)
         pinyin = self._pinyin_words(tokens)
         runs: list[tuple[str, ...]] = []
@@ -119,7 +119,9 @@ class Normalizer:
             han="".join(han),
         )
 
-    def _fold(self, text: str) -> str:
+    def fold(self, text: str) -> str:
+        """:func:`fold` with the dialect words in Mandarin (唔使 → 不用), punctuation kept:
+        what the readers of details and answers see."""
         folded = unicodedata.normalize("NFKC", _SURROGATES.sub("\ufffd", text[:MAX_CHARS])).casefold()
         if self._dialect_pattern is not None:
             folded = self._dialect_pattern.sub(lambda m: self._dialect[m.group()], folded)

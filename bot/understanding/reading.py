@@ -22,8 +22,8 @@ from bot.understanding import clauses
 from bot.understanding.compiled import QUESTION, Compiled
 from bot.understanding.dates import Implausible, Received
 from bot.understanding.matcher import ANSWER_THRESHOLD, ANSWERABLE, Match, Matcher
-from bot.understanding.normalize import NormalizedText, fold
-from bot.understanding.slots import RolePatterns, financial_account, received
+from bot.understanding.normalize import NormalizedText
+from bot.understanding.slots import RolePatterns, financial_account, received, starts_with_no
 
 MAX_TOPICS = 3
 """Most topics answered from one message."""
@@ -51,7 +51,8 @@ class Message:
     text: str
     """As written."""
     folded: str
-    """NFKC, case-folded, Simplified, stripped: for commands, choices, details and dates."""
+    """NFKC, case-folded, dialect words in Mandarin, Simplified, stripped: for commands, choices,
+    details and dates."""
     normalized: NormalizedText
     """For matching."""
 
@@ -101,7 +102,7 @@ class Reader:
 
     def message(self, text: str) -> Message:
         """``text`` folded and normalised, once."""
-        return Message(text, fold(text).strip(), self.matcher.normalize(text))
+        return Message(text, self.matcher.fold(text).strip(), self.matcher.normalize(text))
 
     def read(self, message: Message, today: date) -> Reading:
         """The topics and details of a new message."""
@@ -224,6 +225,8 @@ class Reader:
         if classified.outcome == "aside" or slot.type == "date":
             return classified
         ruled = financial_account(folded) if slot.type == "financial" else self.roles.role(folded, answering=True)
+        if ruled is False and classified.outcome == "unsure" and not starts_with_no(folded):
+            return classified  # the negation was of not knowing: "不知道要不要", "not sure, I don't know what…"
         if ruled is not None:
             return AnswerReading("value", ruled)
         return classified

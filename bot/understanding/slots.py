@@ -44,18 +44,25 @@ _MEDICAL_ONLY = re.compile(
 _FILLER = re.compile(r"^(?:嗯+|呃+|额+|那个|就是|这个|hmm+|umm*|uh+|well|oh|so)[\s，,.]*")
 """What people say before answering: not an answer."""
 _NO_END = re.compile(r"(?:不用|不需要|不要|用不着|用不上|没必要)(?:了|吧|啊|呢|哈)?$")
+_TAIL = "[了的吧啊呀呢嘛哦哈啦嘞咯哟噢喔滴哇]*"
+"""Particles after a yes or a no ("要吧", "不用了"): they soften it without changing it."""
 _YES = re.compile(
-    r"^(?:需要|要|是|是的|对|嗯|好|用|得要|肯定要|当然要|要的|需要的)(?:$|[\s，,])|"
+    rf"^(?:需要|要|是|是的|对|嗯|好|用|得要|肯定要|当然要|要的|需要的){_TAIL}(?:$|[\s，,])|"
     r"^(?:yes|y|yeah|yep|yup|sure|i do(?!\s*n[o']t)|i need it|of course|ok|definitely|absolutely)\b"
 )
 _NO = re.compile(
-    r"^(?:不需要|不用|没必要|用不着|用不上|不必)|^(?:不要|不|否|没有)(?:$|[\s，,了吧])|"
-    r"^(?:no|n|nope|nah|not really|i do not|"
+    rf"^(?:不需要|不用|没必要|用不着|用不上|不必)|^(?:不要|不|否|没有){_TAIL}(?:$|[\s，,])|"
+    r"^(?:no(?! idea| clue)|n|nope|nah|not really|i do not|"
     r"i don'?t(?! know| remember| recall| think so| really know| understand| get it| follow| see)|don'?t|no need|"
     r"not needed|not at all)\b"
 )
 """A reply that starts by saying yes or no says it, whatever reason follows ("no, my salary
 goes to another bank")."""
+
+
+def starts_with_no(text: str) -> bool:
+    """Whether the reply opens with a no ("不用，…", "no, …"), which no later doubt undoes."""
+    return bool(_NO.match(_FILLER.sub("", text) or text))
 
 
 def financial_account(text: str) -> bool | None:
@@ -94,11 +101,13 @@ class RolePatterns:
         agent = (
             rf"(?:帮|替|给|代|为)(?:我|俺)?(?:家)?(?:的)?{zh}|{zh}的(?:社保卡|医保卡|卡)|卡是(?:我|俺)?(?:的)?{zh}的|"
             rf"是(?:我|俺)?{zh}的|我(?:去|来|要)?(?:帮|替|给|代)(?:他|她|人|别人|他人|家里人)|(?:帮|替|代)(?:他|她)(?:们)?|"
-            r"(?:替|帮)别人|(?:替|帮)他人|员工|职工|"
+            r"(?:替|帮)别人|(?:替|帮)他人|员工|职工|(?:他|她)(?:们)?的(?:社保卡|医保卡|卡)|被代办人|"
+            r"给(?:他|她)(?:们)?(?:激活|办|弄|开通)|(?:我是|作为)(?:人事|hr)|"
             rf"\bmy {en}'s\b(?!\s+(?:going|gonna|coming|doing|taking|will|is|able|here|there|at))|"
             rf"\b(?:his|her|their)\s+(?:card|one|social)\b|\bfor (?:my |our )?(?:{en}|him|her|them)\b|"
             rf"\bon (?:his|her|their) behalf\b|\bit'?s (?:my |our )?{en}'?s\b|\bbelongs? to (?:my )?{en}\b|"
-            r"\bsomeone else'?s\b|\banother person'?s\b|\bemployees?\b|\bstaff\b|"
+            r"\bsomeone else'?s\b|\banother person'?s\b|\bemployees?\b|\bstaff\b|\bnew hires?\b|"
+            rf"\bon behalf of (?:my |our )?(?:{en}|him|her|them|someone|others)\b|\b(?:as|i'?m|we'?re) (?:the )?hr\b|"
             rf"\bi(?:'m| am|'ll| will)?\s+(?:be\s+)?(?:helping|help|activating|going for|doing it for)\s+(?:my\s+)?{en}\b"
         )
         insured = (
