@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.knowledge.base import KnowledgeBase
+from bot.understanding.date_words import vocabulary
 from bot.understanding.features import Featurizer
+from bot.understanding.ime import PinyinDecoder
 from bot.understanding.model import LinearModel
 from bot.understanding.normalize import Normalizer, fold
 from bot.understanding.pinyin import PinyinTable
@@ -50,6 +52,8 @@ class Compiled:
     answers: LinearModel
     """Answers to follow-up questions: ``<type>=<value>``, ``unsure``, ``aside:<slot>``, and
     :data:`QUESTION` (a new question instead of an answer)."""
+    decoder: PinyinDecoder
+    """Pinyin input back into characters, for the readers of details."""
 
 
 def compile_knowledge(knowledge: KnowledgeBase) -> Compiled:
@@ -72,7 +76,8 @@ def compile_knowledge(knowledge: KnowledgeBase) -> Compiled:
     labels = [e.intent if e in knowledge.slot_examples else f"aside:{e.intent}" for e in answer_examples]
     questions = [bag for bag, e in zip(intent_bags, knowledge.examples, strict=True) if _asks(knowledge, e.intent)]
     answers = LinearModel.train(answer_bags + questions, labels + [QUESTION] * len(questions), class_weight=None)
-    return Compiled(featurizer, intents, answers)
+    han = [run for text in [*folded, *vocabulary()] for run in _HAN.findall(text)]
+    return Compiled(featurizer, intents, answers, PinyinDecoder.build(table, han))
 
 
 def _asks(knowledge: KnowledgeBase, intent: str) -> bool:

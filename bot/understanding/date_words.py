@@ -271,3 +271,26 @@ def arabic_numerals(text: str) -> str:
             return str(cn2an.transform(text, "cn2an"))
         except (ValueError, KeyError, IndexError):  # cn2an rejects some odd mixtures; keep the text
             return text
+
+
+_DIGITS = "一二三四五六七八九"
+
+
+def _chinese_number(n: int) -> str:
+    """1-31 in Chinese numerals (十一, 二十, 三十一)."""
+    tens, units = divmod(n, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else _DIGITS[tens - 1] + "十")
+    return head + (_DIGITS[units - 1] if units else "")
+
+
+def vocabulary() -> list[str]:
+    """The Chinese this module reads, as phrases: what pinyin input is decoded into (see
+    :mod:`bot.understanding.ime`), so that "shang ge yue" or "qi yue ershi hao" can be read."""
+    numbers = [_chinese_number(n) for n in range(1, 32)]
+    words = [*RELATIVE_DAYS, *RELATIVE_SPANS, *_CHINESE_YEAR_WORDS, *_PART_WORDS, *UNITS, *_HOLIDAY_NAMES]
+    phrases = [w for w in words if w and not w.isascii()]
+    phrases += [f"{n}月" for n in numbers[:12]] + [f"{n}号" for n in numbers] + [f"{n}日" for n in numbers]
+    phrases += [f"{n}{unit}前" for n in numbers[:12] for unit in ("天", "周", "个月", "年")]
+    phrases += [f"{prefix}{d}" for prefix in ("星期", "礼拜", "周") for d in "一二三四五六日天"]
+    phrases += [f"初{n}" for n in numbers[:10]] + ["正月", "腊月", "冬月", "农历", "领的卡", "拿到的", "收到的"]
+    return phrases

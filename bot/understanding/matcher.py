@@ -65,6 +65,15 @@ class Matcher:
         """``text`` folded as the knowledge base's normaliser does, punctuation kept."""
         return self.compiled.featurizer.normalize.fold(text)
 
+    def as_chinese(self, text: str) -> str | None:
+        """A message typed in pinyin, in Chinese characters (see :mod:`bot.understanding.ime`);
+        ``None`` when it is not such a message."""
+        segments = self.compiled.featurizer.normalize.pinyin_segments(text)
+        if segments is None:
+            return None
+        decode = self.compiled.decoder.decode
+        return "".join(decode(part) if isinstance(part, tuple) else part for part in segments)
+
     def units(self, text: NormalizedText) -> list[str]:
         """The units the classifiers weigh for ``text``."""
         return self.compiled.featurizer.units(text)

@@ -119,6 +119,24 @@ class Normalizer:
             han="".join(han),
         )
 
+    def pinyin_segments(self, text: str) -> list[str | tuple[str, ...]] | None:
+        """A message typed in pinyin (no Chinese characters), in order: syllables of its pinyin
+        stretches and the other tokens as they are; ``None`` for any other message."""
+        tokens = _TOKEN.findall(_NOT_TEXT.sub(" ", self.fold(text)))
+        if any(_HAN_RUN.match(token) for token in tokens):
+            return None
+        pinyin = self._pinyin_words(tokens)
+        if not pinyin:
+            return None
+        segments: list[str | tuple[str, ...]] = []
+        for token in tokens:
+            syllables = pinyin.get(token)
+            if syllables is not None and segments and isinstance(segments[-1], tuple):
+                segments[-1] += syllables
+            else:
+                segments.append(syllables if syllables is not None else token)
+        return segments
+
     def fold(self, text: str) -> str:
         """:func:`fold` with the dialect words in Mandarin (唔使 → 不用), punctuation kept:
         what the readers of details and answers see."""

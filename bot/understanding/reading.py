@@ -101,8 +101,11 @@ class Reader:
     # -- new messages ---------------------------------------------------------------------
 
     def message(self, text: str) -> Message:
-        """``text`` folded and normalised, once."""
-        return Message(text, self.matcher.fold(text).strip(), self.matcher.normalize(text))
+        """``text`` folded and normalised, once; pinyin input is folded into characters."""
+        normalized = self.matcher.normalize(text)
+        typed_in_pinyin = normalized.language == "zh" and not normalized.han
+        folded = (typed_in_pinyin and self.matcher.as_chinese(text)) or self.matcher.fold(text).strip()
+        return Message(text, folded, normalized)
 
     def read(self, message: Message, today: date) -> Reading:
         """The topics and details of a new message."""
