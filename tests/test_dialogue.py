@@ -67,6 +67,18 @@ def assert_asked(turn: Turn, kb: KnowledgeBase, intent: str, language: Language,
 # -- asked when a detail is missing, not when it is given ------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("language", "text"), [("zh", "社保卡能在药店激活吗"), ("en", "can I get it activated at the hospital?")]
+)
+async def test_naming_a_place_gets_the_question_with_what_it_turns_on(
+    engine: Engine, kb: KnowledgeBase, language: Language, text: str
+) -> None:
+    """Pharmacy or bank depends on the bank functions: the reply says so, then asks."""
+    question = prompt(kb, "where_to_activate", language)
+    turn = await engine.handle(KEY, text)
+    assert_asked(turn, kb, "where_to_activate", language, f"{question.about}\n\n{question.text}")
+
+
 @pytest.mark.parametrize(("intent", "language"), FOLLOW_UPS)
 async def test_a_follow_up_is_asked_when_the_detail_is_missing(
     engine: Engine, kb: KnowledgeBase, intent: str, language: Language

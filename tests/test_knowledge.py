@@ -396,3 +396,8 @@ def test_a_system_text_in_one_language(kb_dir: Path) -> None:
 def test_a_topic_that_is_not_a_domain_intent(kb_dir: Path) -> None:
     path = edit(kb_dir / "responses" / "_system.yaml", "topics: [", "topics: [thanks, ")
     problem_at(kb_dir, path, line_of(path, "topics:"), "topic 'thanks' is not a domain intent")
+
+
+def test_a_slot_explained_by_a_concept_the_lexicon_lacks(kb_dir: Path) -> None:
+    path = edit(kb_dir / "intents" / "where_to_activate.yaml", "[pharmacy, hospital, bank]", "[pharmacy, drugstores]")
+    problem_at(kb_dir, path, block(path, "slots:"), "financial_account", "'drugstores'")

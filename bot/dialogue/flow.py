@@ -66,6 +66,8 @@ class TurnContext:
     """What the review log should know of this turn."""
     answered: list[tuple[str, str]] = field(default_factory=list)
     """(feedback id, topic) of each topic answered, for 👍/👎."""
+    explain: set[str] = field(default_factory=set)
+    """Slots whose follow-up question opens with what it means (the message named what it turns on)."""
     question: str = ""
     """The question this turn's replies are about, normalised and masked, for the review log:
     this message's text, or, for an answer to a follow-up, the message that asked."""
@@ -206,11 +208,20 @@ class Flow:
             turn.events.append(Event("low_confidence", intent=topics[0], guesses=reading.match.ranking[:3]))
         slots = dict(context.slots) if context is not None else {}
         slots.update(reading.details)
+        self._explained_by_mention(turn, topics, message)
         ready = [t for t in topics if all(s.name in slots for s in self.knowledge.intents[t].slots)]
         topics = ready + [t for t in topics if t not in ready]  # answers first, then what needs asking
         turn.state.queue = topics[1:]
         turn.state.slots = slots
         self._proceed(turn, topics[0], slots)
+
+    def _explained_by_mention(self, turn: TurnContext, topics: list[str], message: Message) -> None:
+        """A message that names what a follow-up question turns on ("能在药店激活吗": a place)
+        gets the question with its explanation first: when a pharmacy will do, and when a bank."""
+        for topic in topics:
+            for slot in self.knowledge.intents[topic].slots:
+                if self.reader.mentions(message, slot.explained_when):
+                    turn.explain.add(slot.name)
 
     def _answer_aside(self, turn: TurnContext, message: Message, context: TopicContext) -> bool:
         """A question about a detail of the topic just answered ("what is a power of attorney?"):
@@ -274,7 +285,8 @@ class Flow:
             kind="slot", prompt_id=secrets.token_hex(4), intent=intent, slot=slot, choices=list(prompt.choices),
             question=turn.question,
         )  # fmt: skip
-        turn.replies.append(Reply(prompt.text, tuple(prompt.choices), turn.state.pending.prompt_id))
+        text = f"{prompt.about}\n\n{prompt.text}" if slot in turn.explain else prompt.text
+        turn.replies.append(Reply(text, tuple(prompt.choices), turn.state.pending.prompt_id))
 
     def _answer(self, turn: TurnContext, intent: str, slots: dict[str, bool | str | None]) -> None:
         turn.intent = turn.intent or intent

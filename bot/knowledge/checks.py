@@ -106,6 +106,10 @@ def _check_intent(parts: Parts, name: str, spec: IntentSpec, document: Document,
     for concept in spec.anchors:
         if concept not in parts.lexicon:
             problems.append(f"{document.where('anchors')}: anchor {concept!r} is not a concept of the lexicon")
+    for slot in spec.slots:
+        for concept in slot.explained_when:
+            if concept not in parts.lexicon:
+                problems.append(f"{document.where('slots')}: {slot.name}: {concept!r} is not a concept of the lexicon")
     if spec.kind == "out_of_scope":
         return
     if name not in parts.responses:

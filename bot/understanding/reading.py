@@ -13,6 +13,7 @@ A short message that asks nothing on its own ("那银行呢", "what about the ho
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -207,6 +208,12 @@ class Reader:
         if isinstance(when, Received):
             found["received_date"] = when.encode()
         return found
+
+    def mentions(self, message: Message, concepts: Collection[str]) -> bool:
+        """Whether ``message`` names any of the lexicon's ``concepts``."""
+        return bool(concepts) and any(
+            unit[2:] in concepts for unit in self.matcher.units(message.normalized) if unit.startswith("c:")
+        )
 
     # -- answers to follow-up questions ----------------------------------------------------
 
