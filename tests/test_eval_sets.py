@@ -4,7 +4,7 @@
 ``answers.jsonl`` natural answers to the bot's follow-up questions. The floors (and the
 ceilings on wrong answers) sit a little under (over) today's figures, so a change that
 makes understanding generalise worse fails here, not in production. ``tests/data/untouched``
-is an untouched evaluation set: no test reads it.
+and ``tests/data/untouched2`` are untouched evaluation sets: no test reads them.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from bot.evaluation.questions import evaluate
 DATA = Path(__file__).parent / "data"
 
 FLOORS = {  # in-scope accuracy, out-of-scope rejection, wrong answers at most, slot accuracy
-    "questions.jsonl": (0.93, 0.93, 0.04, 0.85),
+    "questions.jsonl": (0.93, 0.93, 0.03, 0.90),
     "heldout.jsonl": (0.94, 0.93, 0.02, 0.88),
     "blind.jsonl": (0.90, 0.95, 0.035, 0.76),
 }
-ANSWERS_TAKEN = 0.91
-ANSWERS_TAKEN_PER_LANGUAGE = 0.88
+ANSWERS_TAKEN = 0.95
+ANSWERS_TAKEN_PER_LANGUAGE = 0.93
 ANSWERS_WRONG = 0.015
-ANSWERS_NOT_ASKED = 15
+ANSWERS_NOT_ASKED = 5
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
