@@ -47,14 +47,13 @@ def format_date(day: date, language: Language) -> str:
 
 
 def format_range(start: date, end: date, language: Language) -> str:
-    """A range of days: ``2026年10月1日至10月31日之间`` or ``between 1 and 31 October 2026``."""
+    """A range of days, each end a whole date (read aloud or checked on its own, neither
+    borrows the other's month or year): ``2026年10月1日至2026年10月31日之间`` or
+    ``a day between 1 October 2026 and 31 October 2026``."""
     if start == end:
         return format_date(start, language)
     if language == "zh":
-        tail = f"{end.month}月{end.day}日" if start.year == end.year else format_date(end, language)
-        return f"{format_date(start, language)}至{tail}之间"
-    if (start.year, start.month) == (end.year, end.month):
-        return f"a day between {start.day} and {end.day} {_EN_MONTHS[end.month - 1]} {end.year}"
+        return f"{format_date(start, language)}至{format_date(end, language)}之间"
     return f"a day between {format_date(start, language)} and {format_date(end, language)}"
 
 
