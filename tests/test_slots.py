@@ -137,6 +137,10 @@ def test_i_do_not_is_not_yes(text: str) -> None:
         ("被代办人的身份证要原件吗", "agent"),
         ("activating on behalf of my mother, what do I bring", "agent"),
         ("we're HR, can we activate cards for the new hires", "agent"),
+        ("我替家里老人激活", "agent"),
+        ("家里老人让我去办", "agent"),  # someone asks me: I act for them
+        ("my mum asked me to do it for her", "agent"),
+        ("other person card, my brother", "agent"),
         # someone acting for the writer
         ("卡是我的，我腿脚不方便去不了", "insured"),
         ("能让家人帮我激活吗", "insured"),

@@ -99,14 +99,16 @@ class RolePatterns:
         zh = "(?:" + "|".join(sorted(map(re.escape, people_zh), key=len, reverse=True)) + ")"
         en = "(?:" + "|".join(sorted(map(re.escape, people_en), key=len, reverse=True)) + ")"
         agent = (
-            rf"(?:帮|替|给|代|为)(?:我|俺)?(?:家)?(?:的)?{zh}|{zh}的(?:社保卡|医保卡|卡)|卡是(?:我|俺)?(?:的)?{zh}的|"
+            rf"(?:帮|替|给|代|为)(?:我|俺)?(?:家里?|家中)?(?:的)?{zh}|{zh}的(?:社保卡|医保卡|卡)|卡是(?:我|俺)?(?:的)?{zh}的|"
             rf"是(?:我|俺)?{zh}的|我(?:去|来|要)?(?:帮|替|给|代)(?:他|她|人|别人|他人|家里人)|(?:帮|替|代)(?:他|她)(?:们)?|"
+            rf"{zh}[^，,。.]{{0,3}}(?:让|叫|请|托|要)我(?:去|帮|替|来|给)|"
             r"(?:替|帮)别人|(?:替|帮)他人|员工|职工|(?:他|她)(?:们)?的(?:社保卡|医保卡|卡)|被代办人|"
             r"给(?:他|她)(?:们)?(?:激活|办|弄|开通)|(?:我是|作为)(?:人事|hr)|"
             rf"\bmy {en}'s\b(?!\s+(?:going|gonna|coming|doing|taking|will|is|able|here|there|at))|"
             rf"\b(?:his|her|their)\s+(?:card|one|social)\b|\bfor (?:my |our )?(?:{en}|him|her|them)\b|"
             rf"\bon (?:his|her|their) behalf\b|\bit'?s (?:my |our )?{en}'?s\b|\bbelongs? to (?:my )?{en}\b|"
-            r"\bsomeone else'?s\b|\banother person'?s\b|\bemployees?\b|\bstaff\b|\bnew hires?\b|"
+            rf"\b(?:my\s+)?{en}\s+(?:asked|wants|told|needs)\s+me\b|"
+            r"\bsomeone else'?s\b|\banother person'?s\b|\bother (?:person|people)'?s? card\b|\bemployees?\b|\bstaff\b|\bnew hires?\b|"
             rf"\bon behalf of (?:my |our )?(?:{en}|him|her|them|someone|others)\b|\b(?:as|i'?m|we'?re) (?:the )?hr\b|"
             rf"\bi(?:'m| am|'ll| will)?\s+(?:be\s+)?(?:helping|help|activating|going for|doing it for)\s+(?:my\s+)?{en}\b"
         )
