@@ -28,6 +28,8 @@ from tests.support import TODAY
         ("bu zhidao", "不知道"),
         ("xuyao", "需要"),
         ("shebaoka zai nali jihuo", "社保卡在哪里激活"),
+        ("shang ge yue 15 hao", "上个月15号"),  # after a number, hao is 号 (not 好)
+        ("wangle", "忘了"),
     ],
 )
 def test_pinyin_is_read_as_the_chinese_it_stands_for(reader: Reader, typed: str, chinese: str) -> None:
@@ -44,6 +46,7 @@ def test_other_messages_keep_their_own_text(reader: Reader, text: str) -> None:
     [
         ("deadline", "received_date", "qiyue ershi hao", "2026-07-20"),
         ("deadline", "received_date", "shang ge yue", "2026-10-01/2026-10-31"),
+        ("deadline", "received_date", "shang ge yue 15 hao", "2026-10-15"),
         ("where_to_activate", "financial_account", "buyong", False),
         ("entrust", "role", "ti wo ma jihuo", "agent"),
     ],

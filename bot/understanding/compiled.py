@@ -76,8 +76,7 @@ def compile_knowledge(knowledge: KnowledgeBase) -> Compiled:
     labels = [e.intent if e in knowledge.slot_examples else f"aside:{e.intent}" for e in answer_examples]
     questions = [bag for bag, e in zip(intent_bags, knowledge.examples, strict=True) if _asks(knowledge, e.intent)]
     answers = LinearModel.train(answer_bags + questions, labels + [QUESTION] * len(questions), class_weight=None)
-    han = [run for text in [*folded, *vocabulary()] for run in _HAN.findall(text)]
-    return Compiled(featurizer, intents, answers, PinyinDecoder.build(table, han))
+    return Compiled(featurizer, intents, answers, PinyinDecoder.build(table, [*folded, *vocabulary()]))
 
 
 def _asks(knowledge: KnowledgeBase, intent: str) -> bool:

@@ -290,6 +290,7 @@ def vocabulary() -> list[str]:
     words = [*RELATIVE_DAYS, *RELATIVE_SPANS, *_CHINESE_YEAR_WORDS, *_PART_WORDS, *UNITS, *_HOLIDAY_NAMES]
     phrases = [w for w in words if w and not w.isascii()]
     phrases += [f"{n}月" for n in numbers[:12]] + [f"{n}号" for n in numbers] + [f"{n}日" for n in numbers]
+    phrases += [f"{n}{unit}" for n in range(1, 32) for unit in ("号", "日")] + [f"{n}月" for n in range(1, 13)]
     phrases += [f"{n}{unit}前" for n in numbers[:12] for unit in ("天", "周", "个月", "年")]
     phrases += [f"{prefix}{d}" for prefix in ("星期", "礼拜", "周") for d in "一二三四五六日天"]
     phrases += [f"初{n}" for n in numbers[:10]] + ["正月", "腊月", "冬月", "农历", "领的卡", "拿到的", "收到的"]

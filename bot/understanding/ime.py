@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from bot.understanding.pinyin import PinyinTable
 
 _CANDIDATES = 8
 """Characters kept per syllable, most frequent first: enough for the text's homophones."""
+NUMBER = "0"
+"""Stands for any number in the pair counts."""
+_AFTER_NUMBER = re.compile(r"(\d*)([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 _BACKOFF = 0.5
 """Weight of a character's own frequency next to the count of the pair it would make."""
 
@@ -36,26 +40,40 @@ class PinyinDecoder:
     total: int
 
     @classmethod
-    def build(cls, table: PinyinTable, runs: Iterable[str]) -> PinyinDecoder:
-        """Count the characters of ``runs`` (runs of Han characters) by syllable and in pairs."""
+    def build(cls, table: PinyinTable, texts: Iterable[str]) -> PinyinDecoder:
+        """Count the Han characters of ``texts`` by syllable and in pairs; a number before
+        a character counts as the pair (:data:`NUMBER`, character): "15号", "3月"."""
         unigrams: Counter[str] = Counter()
         bigrams: Counter[str] = Counter()
         by_syllable: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        for run in runs:
-            syllables = table.syllables(run)
-            if len(syllables) != len(run):
-                continue
-            for char, syllable in zip(run, syllables, strict=True):
-                unigrams[char] += 1
-                by_syllable[syllable][char] += 1
-            bigrams.update(a + b for a, b in itertools.pairwise(run))
+        for text in texts:
+            for number, run in _AFTER_NUMBER.findall(text):
+                if number:
+                    bigrams[NUMBER + run[0]] += 1
+                    unigrams[NUMBER] += 1
+                cls._count(table, run, unigrams, bigrams, by_syllable)
         candidates = {s: tuple(c for c, _ in counts.most_common(_CANDIDATES)) for s, counts in by_syllable.items()}
         return cls(candidates, dict(unigrams), dict(bigrams), max(1, sum(unigrams.values())))
 
-    def decode(self, syllables: Sequence[str]) -> str:
-        """The likeliest characters for ``syllables``; a syllable no character is known for
-        becomes a space (the text around it is decoded on its own)."""
-        paths: dict[str, tuple[float, str]] = {"": (0.0, "")}  # last character -> (log score, text)
+    @staticmethod
+    def _count(
+        table: PinyinTable, run: str, unigrams: Counter[str], bigrams: Counter[str],
+        by_syllable: defaultdict[str, Counter[str]],
+    ) -> None:  # fmt: skip
+        syllables = table.syllables(run)
+        if len(syllables) != len(run):
+            return
+        for char, syllable in zip(run, syllables, strict=True):
+            unigrams[char] += 1
+            by_syllable[syllable][char] += 1
+        bigrams.update(a + b for a, b in itertools.pairwise(run))
+
+    def decode(self, syllables: Sequence[str], *, after_number: bool = False) -> str:
+        """The likeliest characters for ``syllables`` (``after_number``: they follow a number,
+        as 号 follows 15); a syllable no character is known for becomes a space (the text
+        around it is decoded on its own)."""
+        start = NUMBER if after_number else ""
+        paths: dict[str, tuple[float, str]] = {start: (0.0, "")}  # last character -> (log score, text)
         for syllable in syllables:
             options = self.candidates.get(syllable)
             if not options:

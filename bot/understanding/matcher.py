@@ -72,7 +72,11 @@ class Matcher:
         if segments is None:
             return None
         decode = self.compiled.decoder.decode
-        return "".join(decode(part) if isinstance(part, tuple) else part for part in segments)
+        parts: list[str] = []
+        for part in segments:
+            after_number = bool(parts) and parts[-1].isdigit()
+            parts.append(decode(part, after_number=after_number) if isinstance(part, tuple) else part)
+        return "".join(parts)
 
     def units(self, text: NormalizedText) -> list[str]:
         """The units the classifiers weigh for ``text``."""
