@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -208,20 +209,27 @@ class Flow:
             turn.events.append(Event("low_confidence", intent=topics[0], guesses=reading.match.ranking[:3]))
         slots = dict(context.slots) if context is not None else {}
         slots.update(reading.details)
-        self._explained_by_mention(turn, topics, message)
+        self._explained_by_mention(turn, topics, message, slots, given=reading.details)
         ready = [t for t in topics if all(s.name in slots for s in self.knowledge.intents[t].slots)]
         topics = ready + [t for t in topics if t not in ready]  # answers first, then what needs asking
         turn.state.queue = topics[1:]
         turn.state.slots = slots
         self._proceed(turn, topics[0], slots)
 
-    def _explained_by_mention(self, turn: TurnContext, topics: list[str], message: Message) -> None:
+    def _explained_by_mention(
+        self, turn: TurnContext, topics: list[str], message: Message, slots: dict[str, bool | str | None],
+        given: Mapping[str, object],
+    ) -> None:  # fmt: skip
         """A message that names what a follow-up question turns on ("能在药店激活吗": a place)
-        gets the question with its explanation first: when a pharmacy will do, and when a bank."""
+        gets the question with its explanation first: when a pharmacy will do, and when a bank.
+        A value kept from the last answer is not reused then ("那药店呢" after the bank's answer
+        asks about the other case); one ``given`` in this message is."""
         for topic in topics:
             for slot in self.knowledge.intents[topic].slots:
                 if self.reader.mentions(message, slot.explained_when):
                     turn.explain.add(slot.name)
+                    if slot.name not in given:
+                        slots.pop(slot.name, None)
 
     def _answer_aside(self, turn: TurnContext, message: Message, context: TopicContext) -> bool:
         """A question about a detail of the topic just answered ("what is a power of attorney?"):
