@@ -398,6 +398,15 @@ def test_a_topic_that_is_not_a_domain_intent(kb_dir: Path) -> None:
     problem_at(kb_dir, path, line_of(path, "topics:"), "topic 'thanks' is not a domain intent")
 
 
+def test_a_slot_explained_by_a_concept_with_a_value_the_slot_lacks(kb_dir: Path) -> None:
+    path = edit(kb_dir / "intents" / "where_to_activate.yaml", "bank: true}", "bank: maybe}")
+    problem_at(kb_dir, path, block(path, "slots:"), "financial_account", "'maybe'")
+
+
 def test_a_slot_explained_by_a_concept_the_lexicon_lacks(kb_dir: Path) -> None:
-    path = edit(kb_dir / "intents" / "where_to_activate.yaml", "[pharmacy, hospital, bank]", "[pharmacy, drugstores]")
+    path = edit(
+        kb_dir / "intents" / "where_to_activate.yaml",
+        "{pharmacy: false, hospital: false, bank: true}",
+        "{drugstores: false}",
+    )
     problem_at(kb_dir, path, block(path, "slots:"), "financial_account", "'drugstores'")

@@ -222,14 +222,18 @@ class Flow:
     ) -> None:  # fmt: skip
         """A message that names what a follow-up question turns on ("能在药店激活吗": a place)
         gets the question with its explanation first: when a pharmacy will do, and when a bank.
-        A value kept from the last answer is not reused then ("那药店呢" after the bank's answer
-        asks about the other case); one ``given`` in this message is."""
+        A value kept from the last answer that the named thing does not go with is dropped
+        ("那药店呢" after the bank's answer asks about the other case); one ``given`` in this
+        message stays."""
         for topic in topics:
             for slot in self.knowledge.intents[topic].slots:
-                if self.reader.mentions(message, slot.explained_when):
-                    turn.explain.add(slot.name)
-                    if slot.name not in given:
-                        slots.pop(slot.name, None)
+                named = self.reader.mentioned(message, slot.explained_when)
+                if not named:
+                    continue
+                turn.explain.add(slot.name)
+                kept = slots.get(slot.name)
+                if slot.name not in given and any(slot.explained_when[concept] != kept for concept in named):
+                    slots.pop(slot.name, None)
 
     def _answer_aside(self, turn: TurnContext, message: Message, context: TopicContext) -> bool:
         """A question about a detail of the topic just answered ("what is a power of attorney?"):

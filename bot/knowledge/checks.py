@@ -107,9 +107,11 @@ def _check_intent(parts: Parts, name: str, spec: IntentSpec, document: Document,
         if concept not in parts.lexicon:
             problems.append(f"{document.where('anchors')}: anchor {concept!r} is not a concept of the lexicon")
     for slot in spec.slots:
-        for concept in slot.explained_when:
+        for concept, value in slot.explained_when.items():
             if concept not in parts.lexicon:
                 problems.append(f"{document.where('slots')}: {slot.name}: {concept!r} is not a concept of the lexicon")
+            if value not in slot.values:
+                problems.append(f"{document.where('slots')}: {slot.name}: {concept!r} goes with {value!r}, not a value")
     if spec.kind == "out_of_scope":
         return
     if name not in parts.responses:

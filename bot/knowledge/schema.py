@@ -36,9 +36,10 @@ class SlotSpec(Strict):
     name: str
     type: SlotType
     values: list[bool | str | None] = Field(min_length=1, description="what each offered choice means, in order")
-    explained_when: list[str] = Field(
-        default_factory=list,
-        description="lexicon concepts whose mention makes the follow-up question open with what it means (about)",
+    explained_when: dict[str, bool | str] = Field(
+        default_factory=dict,
+        description="lexicon concepts whose mention makes the follow-up question open with what it means (about), "
+        "each with the value it goes with",
     )
 
 

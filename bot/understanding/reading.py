@@ -43,6 +43,9 @@ ELLIPTICAL_MAX_WORDS = 7
 
 ANSWER_THRESHOLD_VALUE = 0.5
 """Probability a value needs to be taken from an answer to a follow-up question."""
+ANSWER_THRESHOLD_UNSURE = 0.8
+""""I don't know" ends the follow-up with the general answer, so it needs more certainty
+than a value: a reply the classifier barely places ("紫色香蕉") is asked about again."""
 
 
 @dataclass(frozen=True)
@@ -209,11 +212,13 @@ class Reader:
             found["received_date"] = when.encode()
         return found
 
-    def mentions(self, message: Message, concepts: Collection[str]) -> bool:
-        """Whether ``message`` names any of the lexicon's ``concepts``."""
-        return bool(concepts) and any(
-            unit[2:] in concepts for unit in self.matcher.units(message.normalized) if unit.startswith("c:")
-        )
+    def mentioned(self, message: Message, concepts: Collection[str]) -> set[str]:
+        """Which of the lexicon's ``concepts`` ``message`` names."""
+        if not concepts:
+            return set()
+        return {
+            unit[2:] for unit in self.matcher.units(message.normalized) if unit[2:] in concepts and unit[:2] == "c:"
+        }
 
     # -- answers to follow-up questions ----------------------------------------------------
 
@@ -249,6 +254,8 @@ class Reader:
             return AnswerReading("none")
         best = max(probabilities, key=probabilities.__getitem__)
         if probabilities[best] < ANSWER_THRESHOLD_VALUE:
+            return AnswerReading("none")
+        if best == "unsure" and probabilities[best] < ANSWER_THRESHOLD_UNSURE:
             return AnswerReading("none")
         if best in (QUESTION, "unsure"):
             return AnswerReading(best)
