@@ -161,6 +161,14 @@ def test_gregorian_unless_the_words_say_lunar() -> None:
     assert read("初三领的卡") is None  # the third of which month? asked, not guessed
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("中秋节前一天领的", "2026-09-24"), ("春节第二天", "2026-02-18"), ("the day after national day", "2026-10-02")],
+)
+def test_the_day_before_or_after_a_holiday(text: str, expected: str) -> None:
+    assert read(text) == day(expected)
+
+
 def test_the_new_year_season_is_a_span_not_a_day() -> None:
     assert read("过年走亲戚那几天拿的卡") == span("2026-02-16", "2026-02-23")
 

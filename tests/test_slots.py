@@ -141,6 +141,10 @@ def test_i_do_not_is_not_yes(text: str) -> None:
         ("家里老人让我去办", "agent"),  # someone asks me: I act for them
         ("my mum asked me to do it for her", "agent"),
         ("other person card, my brother", "agent"),
+        ("代别人激活社保卡需要委托书吗", "agent"),
+        ("我可以幫屋企老人家去激活社保卡嗎", "agent"),  # Cantonese 屋企: at home
+        ("My mother can't walk well, can I activate her card for her?", "agent"),  # can't is not "can"
+        ("i wanna activate my grandpa social card", "agent"),
         # someone acting for the writer
         ("卡是我的，我腿脚不方便去不了", "insured"),
         ("能让家人帮我激活吗", "insured"),
@@ -152,6 +156,10 @@ def test_i_do_not_is_not_yes(text: str) -> None:
         ("can my son activate my card for me", "insured"),
         ("I'll send my son", "insured"),
         ("someone else activates it on my behalf", "insured"),
+        ("社保卡可唔可以搵人代我去激活", "insured"),
+        ("本人無法親自到場，可以委託他人辦理嗎", "insured"),
+        ("我工地上走不开 能叫老乡帮我激活吗", "insured"),
+        ("can my wife activate my social security card", "insured"),
         # not said
         ("社保卡在哪激活", None),
         ("社保卡可以代办激活吗", None),

@@ -132,11 +132,13 @@ _HOLIDAY_NAMES = {
 HOLIDAY_OFFSETS = {"": (0, 0), "那天": (0, 0), "当天": (0, 0), "on": (0, 0), "前后": (-7, 7), "左右": (-7, 7),
                    "期间": (0, 6), "假期": (0, 6), "around": (-7, 7), "during": (0, 6), "前": (-30, -1),
                    "之前": (-30, -1), "以前": (-30, -1), "before": (-30, -1), "后": (1, 30), "之后": (1, 30),
-                   "以后": (1, 30), "after": (1, 30)}  # fmt: skip
+                   "以后": (1, 30), "after": (1, 30), "前一天": (-1, -1), "前1天": (-1, -1), "后一天": (1, 1),
+                   "后1天": (1, 1), "第二天": (1, 1), "the day before": (-1, -1), "the day after": (1, 1)}  # fmt: skip
 _HOLIDAY = "|".join(sorted(map(re.escape, _HOLIDAY_NAMES), key=len, reverse=True))
 HOLIDAY = re.compile(
-    rf"(?:(?P<pre>around|during|before|after|on)\s+(?:the\s+)?)?(?:(?P<year>{_YEAR})\s*的?\s*)?(?P<name>{_HOLIDAY})"
-    r"\s*(?P<post>前后|左右|那天|当天|期间|假期|之前|以前|之后|以后|前|后)?"
+    rf"(?:(?P<pre>the day before|the day after|around|during|before|after|on)\s+(?:the\s+)?)?"
+    rf"(?:(?P<year>{_YEAR})\s*的?\s*)?(?P<name>{_HOLIDAY})"
+    r"\s*(?P<post>前一天|前1天|后一天|后1天|第二天|前后|左右|那天|当天|期间|假期|之前|以前|之后|以后|前|后)?"
 )
 
 
