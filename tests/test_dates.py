@@ -169,6 +169,13 @@ def test_the_day_before_or_after_a_holiday(text: str, expected: str) -> None:
     assert read(text) == day(expected)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"), [("the 10th of this month", "2026-11-10"), ("this month, on the 2nd", "2026-11-02")]
+)
+def test_a_day_of_this_month(text: str, expected: str) -> None:
+    assert read(text) == day(expected)
+
+
 def test_the_new_year_season_is_a_span_not_a_day() -> None:
     assert read("过年走亲戚那几天拿的卡") == span("2026-02-16", "2026-02-23")
 

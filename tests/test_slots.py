@@ -99,7 +99,7 @@ def test_financial_account(text: str, expected: bool | None) -> None:
     assert financial(text) is expected
 
 
-@pytest.mark.parametrize("text", ["I don't know", "i don't remember", "不知道"])
+@pytest.mark.parametrize("text", ["I don't know", "i don't remember", "不知道", "don't know 🤷", "dont know"])
 def test_not_knowing_is_not_no(text: str) -> None:
     assert financial(text) is None
 

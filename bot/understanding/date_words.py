@@ -98,7 +98,7 @@ AGO_EN = re.compile(
 )
 DAY_OF_THIS_MONTH = re.compile(
     rf"(?:这个月|本月|this month)[^0-9]{{0,12}}?(?P<day>3[01]|[12]\d|0?[1-9]){_ORDINAL}\s*(?:[日号]|\b)"
-    rf"|\bon the (?P<en>3[01]|[12]\d|0?[1-9]){_ORDINAL}\b[^.]{{0,12}}this month"
+    rf"|\b(?:on )?the (?P<en>3[01]|[12]\d|0?[1-9]){_ORDINAL}\b[^.]{{0,12}}this month"
 )
 DAY_ONLY = re.compile(r"(?<![\d月./-])(?P<day>3[01]|[12]\d|0?[1-9])\s*[号日]")
 """A day of the month alone ("5号"): the most recent such day."""

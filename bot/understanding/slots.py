@@ -53,7 +53,8 @@ _YES = re.compile(
 _NO = re.compile(
     rf"^(?:不需要|不用|没必要|用不着|用不上|不必)|^(?:不要|不|否|没有){_TAIL}(?:$|[\s，,])|"
     r"^(?:no(?! idea| clue)|n|nope|nah|not really|i do not|"
-    r"i don'?t(?! know| remember| recall| think so| really know| understand| get it| follow| see)|don'?t|no need|"
+    r"i don'?t(?! know| remember| recall| think so| really know| understand| get it| follow| see)|"
+    r"don'?t(?! know| remember| recall| really know| understand)|no need|"
     r"not needed|not at all)\b"
 )
 """A reply that starts by saying yes or no says it, whatever reason follows ("no, my salary
