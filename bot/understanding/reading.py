@@ -24,7 +24,7 @@ from bot.understanding.compiled import QUESTION, Compiled
 from bot.understanding.dates import Implausible, Received
 from bot.understanding.matcher import ANSWER_THRESHOLD, ANSWERABLE, Match, Matcher
 from bot.understanding.normalize import NormalizedText
-from bot.understanding.slots import RolePatterns, financial_account, received, starts_with_no
+from bot.understanding.slots import RolePatterns, financial_account, opens_with_answer, received, starts_with_no
 
 MAX_TOPICS = 3
 """Most topics answered from one message."""
@@ -237,7 +237,8 @@ class Reader:
             if isinstance(when, Implausible):
                 return AnswerReading("implausible", notice=when.reason)
         classified = self._classified_answer(message.normalized, slot)
-        if classified.outcome == "aside" or slot.type == "date":
+        answered_first = slot.type == "financial" and opens_with_answer(folded)
+        if (classified.outcome == "aside" and not answered_first) or slot.type == "date":
             return classified
         ruled = financial_account(folded) if slot.type == "financial" else self.roles.role(folded, answering=True)
         if ruled is False and classified.outcome == "unsure" and not starts_with_no(folded):

@@ -66,6 +66,13 @@ def starts_with_no(text: str) -> bool:
     return bool(_NO.match(_FILLER.sub("", text) or text))
 
 
+def opens_with_answer(text: str) -> bool:
+    """Whether the reply opens with a yes or a no: what follows ("不用，为啥要问这个") is an
+    aside to it, not instead of it."""
+    stripped = _FILLER.sub("", text) or text
+    return bool(_YES.match(stripped) or _NO.match(stripped))
+
+
 def financial_account(text: str) -> bool | None:
     """Does the person need the card's financial (bank) functions? ``None`` when not said."""
     text = _FILLER.sub("", text) or text
