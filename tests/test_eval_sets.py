@@ -4,7 +4,7 @@
 ``answers.jsonl`` natural answers to the bot's follow-up questions. The floors (and the
 ceilings on wrong answers) sit a little under (over) today's figures, so a change that
 makes understanding generalise worse fails here, not in production. ``tests/data/untouched``
-and ``tests/data/untouched2`` are untouched evaluation sets: no test reads them.
+and ``tests/data/untouched2``-``4`` are untouched evaluation sets: no test reads them.
 """
 
 from __future__ import annotations
