@@ -30,6 +30,7 @@ from tests.support import TODAY
         ("shebaoka zai nali jihuo", "社保卡在哪里激活"),
         ("shang ge yue 15 hao", "上个月15号"),  # after a number, hao is 号 (not 好)
         ("wangle", "忘了"),
+        ("shebaoka zai nar jihuo", "社保卡在哪儿激活"),  # erhua: nar is na + er
     ],
 )
 def test_pinyin_is_read_as_the_chinese_it_stands_for(reader: Reader, typed: str, chinese: str) -> None:

@@ -81,7 +81,11 @@ class PinyinTable:
         word = word.replace("'", "")
         if len(word) > _CACHED_WORD:
             return None  # no one types a pinyin word this long without spaces or apostrophes
-        return _segment(self.syllable_set, word)
+        found = _segment(self.syllable_set, word)
+        if found is None and len(word) > 2 and word.endswith("r"):  # erhua: "nar" is 哪儿, na + er
+            head = _segment(self.syllable_set, word[:-1])
+            return (*head, "er") if head else None
+        return found
 
 
 @lru_cache(maxsize=8192)
