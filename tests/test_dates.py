@@ -176,6 +176,18 @@ def test_a_day_of_this_month(text: str, expected: str) -> None:
     assert read(text) == day(expected)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mid-Autumn last year", "2025-10-06"),
+        ("Monday last week", "2026-11-16"),
+        ("Chinese New Year this year", "2026-02-17"),
+    ],
+)
+def test_the_year_or_week_said_after(text: str, expected: str) -> None:
+    assert read(text) == day(expected)
+
+
 def test_the_new_year_season_is_a_span_not_a_day() -> None:
     assert read("过年走亲戚那几天拿的卡") == span("2026-02-16", "2026-02-23")
 

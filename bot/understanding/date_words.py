@@ -111,7 +111,7 @@ _WEEKDAYS_EN = {
 }
 WEEKDAY = re.compile(
     r"(?P<zrel>上个?|这个?|本)?(?:周|星期|礼拜)(?P<zday>[一二三四五六日天1-7])"
-    rf"|\b(?P<erel>last|this|on)?\s*(?P<eday>{'|'.join(_WEEKDAYS_EN)})\b"
+    rf"|\b(?P<erel>last|this|on)?\s*(?P<eday>{'|'.join(_WEEKDAYS_EN)})\b(?P<eafter>\s+(?:of\s+)?last week)?"
 )
 
 _HOLIDAY_NAMES = {
@@ -127,7 +127,8 @@ _HOLIDAY_NAMES = {
     "元宵节": ("lunar", 1, 15), "元宵": ("lunar", 1, 15), "lantern festival": ("lunar", 1, 15),
     "端午节": ("lunar", 5, 5), "端午": ("lunar", 5, 5), "dragon boat festival": ("lunar", 5, 5),
     "中秋节": ("lunar", 8, 15), "中秋": ("lunar", 8, 15), "mid-autumn festival": ("lunar", 8, 15),
-    "mid autumn festival": ("lunar", 8, 15), "moon festival": ("lunar", 8, 15), "重阳节": ("lunar", 9, 9),
+    "mid autumn festival": ("lunar", 8, 15), "mid-autumn": ("lunar", 8, 15), "mid autumn": ("lunar", 8, 15),
+    "moon festival": ("lunar", 8, 15), "重阳节": ("lunar", 9, 9),
 }  # fmt: skip
 HOLIDAY_OFFSETS = {"": (0, 0), "那天": (0, 0), "当天": (0, 0), "on": (0, 0), "前后": (-7, 7), "左右": (-7, 7),
                    "期间": (0, 6), "假期": (0, 6), "around": (-7, 7), "during": (0, 6), "前": (-30, -1),
@@ -137,7 +138,7 @@ HOLIDAY_OFFSETS = {"": (0, 0), "那天": (0, 0), "当天": (0, 0), "on": (0, 0),
 _HOLIDAY = "|".join(sorted(map(re.escape, _HOLIDAY_NAMES), key=len, reverse=True))
 HOLIDAY = re.compile(
     rf"(?:(?P<pre>the day before|the day after|around|during|before|after|on)\s+(?:the\s+)?)?"
-    rf"(?:(?P<year>{_YEAR})\s*的?\s*)?(?P<name>{_HOLIDAY})"
+    rf"(?:(?P<year>{_YEAR})\s*的?\s*)?(?P<name>{_HOLIDAY})(?:\s+(?P<year_after>last year|this year))?"
     r"\s*(?P<post>前一天|前1天|后一天|后1天|第二天|前后|左右|那天|当天|期间|假期|之前|以前|之后|以后|前|后)?"
 )
 
@@ -227,7 +228,7 @@ def weekday_date(match: re.Match[str], today: date) -> date:
         last = relative.startswith("上")
     else:
         weekday, relative = _WEEKDAYS_EN[match.group("eday")], (match.group("erel") or "")
-        last = relative == "last"
+        last = relative == "last" or bool(match.group("eafter"))  # "Monday last week"
     monday = today - timedelta(days=today.weekday())
     if last:
         return monday - timedelta(days=7) + timedelta(days=weekday)

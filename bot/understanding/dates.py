@@ -185,7 +185,7 @@ def _holiday(text: str, today: date) -> Received | None:
     match = words.HOLIDAY.search(text)
     if match is None:
         return None
-    year_word = match.group("year")
+    year_word = match.group("year") or match.group("year_after")  # 去年中秋, "Mid-Autumn last year"
     when = words.holiday_date(match.group("name"), today, words.year_of(year_word, today) if year_word else None)
     if when is None:
         return None
