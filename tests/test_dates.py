@@ -156,6 +156,18 @@ def test_days_of_the_chinese_calendar(text: str, expected: str) -> None:
     assert read(text) == day(expected)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2023年正月初三领的", "2023-01-24"), ("去年正月初三领的", "2025-01-31"), ("23年腊月二十八", "2024-02-07")],
+)
+def test_a_lunar_day_with_its_year(text: str, expected: str) -> None:
+    assert read(text) == day(expected)
+
+
+def test_the_thirtieth_of_a_short_twelfth_month_is_its_last_day() -> None:
+    assert read("腊月三十领的", today=date(2026, 3, 10)) == day("2026-02-16")  # 除夕: 腊月 of 2025 had 29 days
+
+
 def test_gregorian_unless_the_words_say_lunar() -> None:
     assert read("八月十五") == day("2026-08-15")
     assert read("初三领的卡") is None  # the third of which month? asked, not guessed

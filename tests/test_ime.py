@@ -62,3 +62,22 @@ def test_a_follow_up_answered_in_pinyin(
 def test_details_of_a_question_typed_in_pinyin(reader: Reader) -> None:
     message = reader.message("wo de shebaoka shi shang ge yue lingde, jihuo qixian shi duojiu")
     assert reader.details(message.folded, TODAY) == {"received_date": "2026-10-01/2026-10-31"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "chinese"),
+    [("wo 2024-10-01 shou dao de", "我2024-10-01收到的"), ("3.1 na dao de", "3.1拿到的")],
+)
+def test_numbers_and_punctuation_stay_as_written(reader: Reader, typed: str, chinese: str) -> None:
+    assert reader.message(typed).folded == chinese
+
+
+@pytest.mark.parametrize("text", ["wo 10yue31hao lingde ka", "shangge yue15hao lingde"])
+def test_digits_inside_pinyin_words_are_not_decoded(reader: Reader, text: str) -> None:
+    """A tone number ("yue4") cannot be told from a date's digits ("yue31hao"): left as typed."""
+    assert reader.message(text).folded == reader.matcher.fold(text).strip()
+
+
+@pytest.mark.parametrize("text", ["your name?", "what's your name", "sir"])
+def test_english_words_ending_in_r_are_not_erhua(reader: Reader, text: str) -> None:
+    assert reader.message(text).normalized.language == "en"

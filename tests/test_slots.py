@@ -99,6 +99,11 @@ def test_financial_account(text: str, expected: bool | None) -> None:
     assert financial(text) is expected
 
 
+@pytest.mark.parametrize("text", ["需不需要银行功能", "要不要开通金融账户", "有没有银行功能"])
+def test_asking_whether_is_neither_yes_nor_no(text: str) -> None:
+    assert financial(text) is None
+
+
 @pytest.mark.parametrize("text", ["I don't know", "i don't remember", "不知道", "don't know 🤷", "dont know"])
 def test_not_knowing_is_not_no(text: str) -> None:
     assert financial(text) is None
@@ -145,6 +150,7 @@ def test_i_do_not_is_not_yes(text: str) -> None:
         ("我可以幫屋企老人家去激活社保卡嗎", "agent"),  # Cantonese 屋企: at home
         ("My mother can't walk well, can I activate her card for her?", "agent"),  # can't is not "can"
         ("i wanna activate my grandpa social card", "agent"),
+        ("给我妈激活社保卡要带啥", "agent"),
         # someone acting for the writer
         ("卡是我的，我腿脚不方便去不了", "insured"),
         ("能让家人帮我激活吗", "insured"),
@@ -164,6 +170,8 @@ def test_i_do_not_is_not_yes(text: str) -> None:
         ("社保卡在哪激活", None),
         ("社保卡可以代办激活吗", None),
         ("能委托别人激活社保卡吗", None),  # whether one may, not who will: asked
+        ("其他的卡能代激活吗", None),  # 其他 is not 他
+        ("我没空 给我老公去激活行不行", "insured"),  # 给 + person + 去: let him go, not for him
         ("可唔可以代人激活社保卡", None),
         ("你好", None),
         ("maybe", None),
@@ -236,6 +244,10 @@ def test_unsure(reader: Reader, slots: dict[str, SlotSpec], kind: str, text: str
 )
 def test_unsure_in_other_words(reader: Reader, slots: dict[str, SlotSpec], kind: str, text: str) -> None:
     assert answer(reader, slots, kind, text).outcome == "unsure"
+
+
+def test_an_acknowledgement_before_a_question_about_it_is_an_aside(reader: Reader, slots: dict[str, SlotSpec]) -> None:
+    assert answer(reader, slots, "financial", "好的，金融账户是什么意思？") == AnswerReading("aside")
 
 
 @pytest.mark.parametrize(

@@ -160,6 +160,7 @@ _LUNAR_MONTHS = {"正": 1, "冬": 11, "腊": 12, "一": 1, "二": 2, "三": 3, "
 _LUNAR_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _LUNAR_DAY = "初[一二三四五六七八九十]|十[一二三四五六七八九]|二十[一二三四五六七八九]?|廿[一二三四五六七八九]|三十"
 LUNAR_DAY = re.compile(
+    rf"(?:(?P<year>{_YEAR})\s*的?\s*)?"
     rf"(?:(?:农历|阴历)(?P<m1>十[一二]|[正冬腊一二三四五六七八九十])月(?P<d1>{_LUNAR_DAY}|十)"
     rf"|(?P<m2>[正冬腊])月(?P<d2>{_LUNAR_DAY}|十)"
     r"|大年(?P<d3>初[一二三四五六七八九十])"
@@ -187,17 +188,24 @@ def _lunar_day_number(word: str) -> int:
     return (_LUNAR_DIGITS[tens] if tens else 1) * 10 + (_LUNAR_DIGITS[units] if units else 0)
 
 
-def lunar_date(month: int, day_: int, today: date) -> date | None:
-    """The most recent ``month``/``day_`` of the Chinese calendar not after ``today``;
-    ``None`` when no recent lunar year has that day (a 30th of a short month)."""
-    for year in (today.year, today.year - 1, today.year - 2):
-        try:
-            when = _lunar_to_solar(year, month, day_)
-        except ValueError:
-            continue
-        if when <= today:
+def lunar_date(month: int, day_: int, today: date, year: int | None = None) -> date | None:
+    """``month``/``day_`` of the Chinese calendar in lunar ``year``, or the most recent one
+    not after ``today``; 腊月三十 in a year whose 腊月 has 29 days is its last day (除夕, as
+    people say it). ``None`` when there is no such day."""
+    for candidate in (year,) if year is not None else (today.year, today.year - 1, today.year - 2):
+        when = _lunar_day_of(candidate, month, day_)
+        if when is not None and (year is not None or when <= today):
             return when
     return None
+
+
+def _lunar_day_of(year: int, month: int, day_: int) -> date | None:
+    try:
+        return _lunar_to_solar(year, month, day_)
+    except ValueError:
+        if month == 12 and day_ == 30:
+            return _lunar_day_of(year, 12, 29)
+        return None
 
 
 @cache
@@ -292,8 +300,10 @@ def vocabulary() -> list[str]:
     numbers = [_chinese_number(n) for n in range(1, 32)]
     words = [*RELATIVE_DAYS, *RELATIVE_SPANS, *_CHINESE_YEAR_WORDS, *_PART_WORDS, *UNITS, *_HOLIDAY_NAMES]
     phrases = [w for w in words if w and not w.isascii()]
-    phrases += [f"{n}月" for n in numbers[:12]] + [f"{n}号" for n in numbers] + [f"{n}日" for n in numbers]
-    phrases += [f"{n}{unit}" for n in range(1, 32) for unit in ("号", "日")] + [f"{n}月" for n in range(1, 13)]
+    # Days once each (a number of 1-31 before 号 or 日, in words or digits), not every day:
+    # the decoder weighs how often a character comes, and 号 must not outweigh 好 ("hao de").
+    phrases += [f"{n}月" for n in numbers[:12]] + [f"{n}{unit}" for n in ("十", "二十", "三十") for unit in "号日"]
+    phrases += ["1号", "1日"] + [f"{n}月" for n in range(1, 13)]
     phrases += [f"{n}{unit}前" for n in numbers[:12] for unit in ("天", "周", "个月", "年")]
     phrases += [f"{prefix}{d}" for prefix in ("星期", "礼拜", "周") for d in "一二三四五六日天"]
     phrases += [f"初{n}" for n in numbers[:10]] + ["正月", "腊月", "冬月", "农历", "领的卡", "拿到的", "收到的"]

@@ -197,8 +197,11 @@ def _lunar_day(text: str, today: date) -> Received | None:
     match = words.LUNAR_DAY.search(text)
     if match is None:
         return None
-    when = words.lunar_date(*words.lunar_month_day(match), today)
-    return day(when) if when else _NO_SUCH_DAY
+    year_word = match.group("year")
+    when = words.lunar_date(
+        *words.lunar_month_day(match), today, words.year_of(year_word, today) if year_word else None
+    )
+    return day(when) if when else None
 
 
 def _relative_day(text: str, today: date) -> Received | None:

@@ -13,6 +13,7 @@ decision is made on those probabilities, on principle rather than with special w
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.knowledge import KnowledgeBase
@@ -20,6 +21,9 @@ from bot.knowledge.schema import IntentKind
 from bot.messages import Language
 from bot.understanding.compiled import Compiled
 from bot.understanding.normalize import NormalizedText
+
+_BETWEEN_HAN_AND_DIGITS = re.compile(r"(?<=[\d\u4e00-\u9fff])\s+(?=[\d\u4e00-\u9fff])")
+"""Spaces between pinyin words, and around numbers in them, are not Chinese's: 上个月 15 号 → 上个月15号."""
 
 ANSWER_THRESHOLD = 0.45
 """Probability an answerable intent needs to be answered outright."""
@@ -68,15 +72,17 @@ class Matcher:
     def as_chinese(self, text: str) -> str | None:
         """A message typed in pinyin, in Chinese characters (see :mod:`bot.understanding.ime`);
         ``None`` when it is not such a message."""
-        segments = self.compiled.featurizer.normalize.pinyin_segments(text)
-        if segments is None:
+        found = self.compiled.featurizer.normalize.pinyin_stretches(text)
+        if found is None:
             return None
+        folded, stretches = found
         decode = self.compiled.decoder.decode
-        parts: list[str] = []
-        for part in segments:
-            after_number = bool(parts) and parts[-1].isdigit()
-            parts.append(decode(part, after_number=after_number) if isinstance(part, tuple) else part)
-        return "".join(parts)
+        out, position = "", 0
+        for start, end, syllables in stretches:
+            out += folded[position:start]
+            out += decode(syllables, after_number=out.rstrip()[-1:].isdigit())
+            position = end
+        return _BETWEEN_HAN_AND_DIGITS.sub("", out + folded[position:]).strip()
 
     def units(self, text: NormalizedText) -> list[str]:
         """The units the classifiers weigh for ``text``."""

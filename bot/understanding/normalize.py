@@ -31,6 +31,8 @@ _TOKEN = re.compile(rf"[{_HAN}]+|[a-z]+(?:'[a-z]+)*[1-5]?(?:[a-z]+[1-5]?)*|\d+")
 _HAN_RUN = re.compile(f"^[{_HAN}]+$")
 _NOT_TEXT = re.compile(f"[^{_HAN}a-z0-9'\\s]+")
 _SPACES = re.compile(r"\s+")
+_DIGIT = re.compile(r"\d")
+_LATIN_WORD = re.compile(r"(?<![a-z0-9'])[a-z]+(?:'[a-z]+)*(?![a-z0-9'])")
 _CLITIC = re.compile(r"'(?:d|ll|m|re|ve|s)$")
 _PARTICLES = "了的吧啊呀呢嘛哦哈啦嘞咯哟噢喔滴哇"
 """Sentence-final particles: they soften a sentence without changing what it asks or answers."""
@@ -119,23 +121,29 @@ class Normalizer:
             han="".join(han),
         )
 
-    def pinyin_segments(self, text: str) -> list[str | tuple[str, ...]] | None:
-        """A message typed in pinyin (no Chinese characters), in order: syllables of its pinyin
-        stretches and the other tokens as they are; ``None`` for any other message."""
-        tokens = _TOKEN.findall(_NOT_TEXT.sub(" ", self.fold(text)))
-        if any(_HAN_RUN.match(token) for token in tokens):
+    def pinyin_stretches(self, text: str) -> tuple[str, list[tuple[int, int, tuple[str, ...]]]] | None:
+        """A message typed in pinyin (no Chinese characters): its folded text (punctuation
+        and numbers kept) and the ``(start, end, syllables)`` of each stretch of pinyin words
+        in it; ``None`` for any other message, and for tone-numbered pinyin ("yue4"), whose
+        digits cannot be told from a date's ("10yue31hao")."""
+        folded = self.fold(text)
+        tokens = _TOKEN.findall(_NOT_TEXT.sub(" ", folded))
+        if any(_HAN_RUN.match(token) or (token[0].isalpha() and _DIGIT.search(token)) for token in tokens):
             return None
         pinyin = self._pinyin_words(tokens)
         if not pinyin:
             return None
-        segments: list[str | tuple[str, ...]] = []
-        for token in tokens:
-            syllables = pinyin.get(token)
-            if syllables is not None and segments and isinstance(segments[-1], tuple):
-                segments[-1] += syllables
+        stretches: list[tuple[int, int, tuple[str, ...]]] = []
+        for match in _LATIN_WORD.finditer(folded):
+            syllables = pinyin.get(match.group())
+            if syllables is None:
+                continue
+            if stretches and not folded[stretches[-1][1] : match.start()].strip():
+                start, _, before = stretches.pop()
+                stretches.append((start, match.end(), before + syllables))
             else:
-                segments.append(syllables if syllables is not None else token)
-        return segments
+                stretches.append((match.start(), match.end(), syllables))
+        return folded, stretches
 
     def fold(self, text: str) -> str:
         """:func:`fold` with the dialect words in Mandarin (唔使 → 不用), punctuation kept:

@@ -24,6 +24,9 @@ _MAX_SYLLABLE = 6
 """Longest syllable ("zhuang", "shuang")."""
 _CACHED_RUN = 12
 """Runs of Han characters up to this length are cached."""
+_ERHUA = frozenset({"na", "zhe", "dian", "hui", "kuai", "bian", "wan", "shi", "ban", "tou"})
+"""Syllables people write with an r for 儿 (nar, zher, yidianr, yihuir): only these, so that
+English words ending in r ("your", "sir") are not taken for pinyin."""
 _CACHED_WORD = 24
 """Latin words up to this length are cached when segmented."""
 
@@ -82,9 +85,10 @@ class PinyinTable:
         if len(word) > _CACHED_WORD:
             return None  # no one types a pinyin word this long without spaces or apostrophes
         found = _segment(self.syllable_set, word)
-        if found is None and len(word) > 2 and word.endswith("r"):  # erhua: "nar" is 哪儿, na + er
+        if found is None and word.endswith("r"):  # erhua: "nar" is 哪儿, na + er
             head = _segment(self.syllable_set, word[:-1])
-            return (*head, "er") if head else None
+            if head and head[-1] in _ERHUA:
+                return (*head, "er")
         return found
 
 

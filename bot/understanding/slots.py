@@ -29,7 +29,8 @@ _FINANCIAL = re.compile(
     r"\bdeposits?\b|\bwithdraw|\btransfers?\b|\bsalary\b|\bwages?\b|\bpaid\b|\bpension\b|\bsubsid|\ballowance\b|\bcash\b"
 )
 _DENIAL = re.compile(
-    r"不需要|不用|不要|不想|没必要|用不到|用不上|用不着|不开通|不开|不需|无需|不太需要|没有|不存|"
+    r"(?<!需)不需要|(?<!用)不用|(?<!要)不要|不想|没必要|用不到|用不上|用不着|(?<!开)不开通|(?<!开)不开|(?<![需不])不需|无需|"
+    r"不太需要|(?<!有)没有|不存|"
     r"\b(?:don'?t|do not|doesn'?t|won'?t|no|not|never|without|no need|nothing|hardly|rarely|skip)\b|[不没别]$"
 )
 _DENIAL_AFTER = re.compile(
@@ -43,6 +44,10 @@ _MEDICAL_ONLY = re.compile(
 )
 _FILLER = re.compile(r"^(?:嗯+|呃+|额+|那个|就是|这个|hmm+|umm*|uh+|well|oh|so)[\s，,.]*")
 """What people say before answering: not an answer."""
+_ASKING = re.compile(r"需不需要|要不要|用不用|有没有|开不开|使不使")
+"""Asking whether (需不需要, do I need): neither a yes nor a no."""
+_ACKNOWLEDGEMENT = re.compile(r"^(?:好|好的|对|嗯|行|ok|okay|sure|right)(?:$|[\s，,.!！])")
+"""A reply's first word that only acknowledges the question."""
 _NO_END = re.compile(r"(?:不用|不需要|不要|用不着|用不上|没必要)(?:了|吧|啊|呢|哈)?$")
 _TAIL = "[了的吧啊呀呢嘛哦哈啦嘞咯哟噢喔滴哇]*"
 """Particles after a yes or a no ("要吧", "不用了"): they soften it without changing it."""
@@ -68,8 +73,10 @@ def starts_with_no(text: str) -> bool:
 
 def opens_with_answer(text: str) -> bool:
     """Whether the reply opens with a yes or a no: what follows ("不用，为啥要问这个") is an
-    aside to it, not instead of it."""
+    aside to it, not instead of it. "好的" or "ok" only acknowledges ("好的，金融账户是什么？")."""
     stripped = _FILLER.sub("", text) or text
+    if _ACKNOWLEDGEMENT.match(stripped):
+        return False
     return bool(_YES.match(stripped) or _NO.match(stripped))
 
 
@@ -80,6 +87,8 @@ def financial_account(text: str) -> bool | None:
         return True
     if _NO.match(text) or _NO_END.search(text):
         return False
+    if _ASKING.search(text):  # "需不需要银行功能": a question, not an answer either way
+        return None
     cue = _FINANCIAL.search(text)
     if cue:
         clause_start = max(text.rfind(mark, 0, cue.start()) for mark in _CLAUSE_MARKS)
@@ -107,11 +116,11 @@ class RolePatterns:
         zh = "(?:" + "|".join(sorted(map(re.escape, people_zh), key=len, reverse=True)) + ")"
         en = "(?:" + "|".join(sorted(map(re.escape, people_en), key=len, reverse=True)) + ")"
         agent = (
-            rf"(?:帮|替|给|代|为)(?:我|俺)?(?:家里?|家中)?(?:的)?{zh}|{zh}的(?:社保卡|医保卡|卡)|卡是(?:我|俺)?(?:的)?{zh}的|"
+            rf"(?:帮|替|代|为)(?:我|俺)?(?:家里?|家中)?(?:的)?{zh}|给(?:我|俺)?(?:家里?|家中)?(?:的)?{zh}(?![去来])|{zh}的(?:社保卡|医保卡|卡)|卡是(?:我|俺)?(?:的)?{zh}的|"
             rf"是(?:我|俺)?{zh}的|我(?:去|来|要)?(?:帮|替|给|代)(?:他|她|人|别人|他人|家里人)|(?:帮|替|代)(?:他|她)(?:们)?|"
             rf"{zh}[^，,。.]{{0,3}}(?:让|叫|请|托|要)我(?:去|帮|替|来|给)|"
             r"(?:替|帮|代)别人|(?:替|帮|代)他人|员工|职工|"
-            r"(?:帮|替|给|代|为)(?:屋企|家里|家中)[^，,。.]{0,4}(?:老人|人)|(?:他|她)(?:们)?的(?:社保卡|医保卡|卡)|被代办人|"
+            r"(?:帮|替|给|代|为)(?:屋企|家里|家中)[^，,。.]{0,4}(?:老人|人)|(?<!其)(?:他|她)(?:们)?的(?:社保卡|医保卡|卡)|被代办人|"
             r"给(?:他|她)(?:们)?(?:激活|办|弄|开通)|(?:我是|作为)(?:人事|hr)|"
             rf"\bmy {en}'s\b(?!\s+(?:going|gonna|coming|doing|taking|will|is|able|here|there|at))|"
             rf"\b(?:his|her|their)\s+(?:card|one|social)\b|\bfor (?:my |our )?(?:{en}|him|her|them)\b|"
