@@ -171,6 +171,7 @@ def test_i_do_not_is_not_yes(text: str) -> None:
         ("社保卡可以代办激活吗", None),
         ("能委托别人激活社保卡吗", None),  # whether one may, not who will: asked
         ("其他的卡能代激活吗", None),  # 其他 is not 他
+        ("can someone else go to the bank to activate", None),  # whether one may: asked
         ("我没空 给我老公去激活行不行", "insured"),  # 给 + person + 去: let him go, not for him
         ("可唔可以代人激活社保卡", None),
         ("你好", None),

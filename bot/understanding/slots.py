@@ -139,6 +139,7 @@ class RolePatterns:
             r"\bmy (?:own )?(?:new )?(?:social security |social |medical insurance |ss )?card\b|"
             r"\bi(?:'m| am) the (?:card ?)?holder\b|\bi can'?t (?:go|make it|walk|get there)\b|\bi'?m (?:abroad|overseas|away)\b|"
             rf"\b(?:my\s+)?{en}(?:\s+(?:will|'ll|is going to|is gonna|'s going|'s gonna|can(?!'?t)|could|would|goes|go|is going))\b|"
+            r"(?<!\bcan )(?<!\bcould )(?<!\bmay )(?<!\bshould )"  # "can someone else go…?" asks whether one may
             r"\b(?:someone|somebody|other people|others|a friend)\s+(?:else\s+)?(?:will|'ll|can|could|goes|go|is going)\b|"
             rf"\b(?:send|sending|ask|asking|get|getting|have|having)\s+(?:my\s+)?{en}\b"
         )
