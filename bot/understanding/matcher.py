@@ -69,13 +69,16 @@ class Matcher:
         """``text`` folded as the knowledge base's normaliser does, punctuation kept."""
         return self.compiled.featurizer.normalize.fold(text)
 
-    def as_chinese(self, text: str) -> str | None:
-        """A message typed in pinyin, in Chinese characters (see :mod:`bot.understanding.ime`);
-        ``None`` when it is not such a message."""
-        found = self.compiled.featurizer.normalize.pinyin_stretches(text)
-        if found is None:
+    def normalize_folded(self, folded: str) -> NormalizedText:
+        """:meth:`normalize` for text already :meth:`fold`-ed."""
+        return self.compiled.featurizer.normalize.normalize_folded(folded)
+
+    def as_chinese(self, folded: str) -> str | None:
+        """A :meth:`fold`-ed message typed in pinyin, in Chinese characters (see
+        :mod:`bot.understanding.ime`); ``None`` when it is not such a message."""
+        stretches = self.compiled.featurizer.normalize.pinyin_stretches(folded)
+        if stretches is None:
             return None
-        folded, stretches = found
         decode = self.compiled.decoder.decode
         out, position = "", 0
         for start, end, syllables in stretches:

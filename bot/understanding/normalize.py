@@ -89,7 +89,11 @@ class Normalizer:
         self._dialect_pattern = re.compile("|".join(map(re.escape, keys))) if keys else None
 
     def __call__(self, text: str) -> NormalizedText:
-        cleaned = _NOT_TEXT.sub(" ", self.fold(text))
+        return self.normalize_folded(self.fold(text))
+
+    def normalize_folded(self, folded: str) -> NormalizedText:
+        """:meth:`__call__` for text already :meth:`fold`-ed (a message is folded once)."""
+        cleaned = _NOT_TEXT.sub(" ", folded)
         tokens = _TOKEN.findall(cleaned)
         pinyin = self._pinyin_words(tokens)
         runs: list[tuple[str, ...]] = []
@@ -121,12 +125,10 @@ class Normalizer:
             han="".join(han),
         )
 
-    def pinyin_stretches(self, text: str) -> tuple[str, list[tuple[int, int, tuple[str, ...]]]] | None:
-        """A message typed in pinyin (no Chinese characters): its folded text (punctuation
-        and numbers kept) and the ``(start, end, syllables)`` of each stretch of pinyin words
-        in it; ``None`` for any other message, and for tone-numbered pinyin ("yue4"), whose
-        digits cannot be told from a date's ("10yue31hao")."""
-        folded = self.fold(text)
+    def pinyin_stretches(self, folded: str) -> list[tuple[int, int, tuple[str, ...]]] | None:
+        """The ``(start, end, syllables)`` of each stretch of pinyin words in a :meth:`fold`-ed
+        message typed in pinyin (no Chinese characters); ``None`` for any other message, and
+        for tone-numbered pinyin ("yue4"), whose digits cannot be told from a date's ("10yue31hao")."""
         tokens = _TOKEN.findall(_NOT_TEXT.sub(" ", folded))
         if any(_HAN_RUN.match(token) or (token[0].isalpha() and _DIGIT.search(token)) for token in tokens):
             return None
@@ -143,7 +145,7 @@ class Normalizer:
                 stretches.append((start, match.end(), before + syllables))
             else:
                 stretches.append((match.start(), match.end(), syllables))
-        return folded, stretches
+        return stretches
 
     def fold(self, text: str) -> str:
         """:func:`fold` with the dialect words in Mandarin (唔使 → 不用), punctuation kept:

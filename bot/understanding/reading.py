@@ -106,10 +106,10 @@ class Reader:
 
     def message(self, text: str) -> Message:
         """``text`` folded and normalised, once; pinyin input is folded into characters."""
-        normalized = self.matcher.normalize(text)
+        folded = self.matcher.fold(text)
+        normalized = self.matcher.normalize_folded(folded)
         typed_in_pinyin = normalized.language == "zh" and not normalized.han
-        folded = (typed_in_pinyin and self.matcher.as_chinese(text)) or self.matcher.fold(text).strip()
-        return Message(text, folded, normalized)
+        return Message(text, ((typed_in_pinyin and self.matcher.as_chinese(folded)) or folded).strip(), normalized)
 
     def read(self, message: Message, today: date) -> Reading:
         """The topics and details of a new message."""
@@ -173,8 +173,11 @@ class Reader:
 
     def _names_its_subject(self, match: Match, text: str) -> bool:
         """Whether ``text`` says what it is about: the card, social security or activation."""
-        units = set(self.matcher.units(self.matcher.normalize(text)))
-        return any(f"c:{concept}" in units for concept in REQUIRED_CONCEPTS)
+        return not self._concepts(self.matcher.normalize(text)).isdisjoint(REQUIRED_CONCEPTS)
+
+    def _concepts(self, normalized: NormalizedText) -> set[str]:
+        """The lexicon concepts ``normalized`` names."""
+        return {unit[2:] for unit in self.matcher.units(normalized) if unit.startswith("c:")}
 
     def _clear_domain(self, matches: list[Match], threshold: float) -> list[str]:
         """The domain intents of ``matches`` that are clear and at least ``threshold`` sure, once each."""
@@ -214,11 +217,7 @@ class Reader:
 
     def mentioned(self, message: Message, concepts: Collection[str]) -> set[str]:
         """Which of the lexicon's ``concepts`` ``message`` names."""
-        if not concepts:
-            return set()
-        return {
-            unit[2:] for unit in self.matcher.units(message.normalized) if unit[2:] in concepts and unit[:2] == "c:"
-        }
+        return self._concepts(message.normalized).intersection(concepts) if concepts else set()
 
     # -- answers to follow-up questions ----------------------------------------------------
 
